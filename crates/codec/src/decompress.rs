@@ -1,0 +1,1 @@
+//! Capped decompression. (API contract; implementation in progress.)

@@ -1,0 +1,21 @@
+//! Bytes ⇄ model for every wire format Vigil ingests.
+//!
+//! Owns: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0 parser ([`exposition`]),
+//! the remote_write 1.0 decoder ([`remote_write`]), OTLP metrics decoding and conversion to
+//! Prometheus series per the OpenTelemetry→Prometheus compatibility specification ([`otlp`]),
+//! capped decompression ([`decompress`]), and the list of push protocols ([`Protocol`]) that the
+//! http crate mounts through one generic handler.
+//!
+//! Does not own: transport (HTTP/gRPC live in the http crate), storage, limits on series
+//! (applied by the ingest path after decoding). Decoders are synchronous and allocation-bounded:
+//! every size they act on comes from the configured limits, never from the input alone.
+
+pub mod decompress;
+mod error;
+pub mod exposition;
+pub mod otlp;
+mod protocol;
+pub mod remote_write;
+
+pub use error::CodecError;
+pub use protocol::{DecodeLimits, Protocol};

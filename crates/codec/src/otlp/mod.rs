@@ -1,0 +1,1 @@
+//! OTLP metrics → Prometheus series. (API contract; implementation in progress.)

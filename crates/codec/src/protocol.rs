@@ -1,0 +1,32 @@
+//! The list of push protocols. (API contract; implementation in progress.)
+
+/// Size limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted request body as received (compressed), bytes.
+    pub max_body_bytes: u64,
+    /// Largest body after decompression, bytes.
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_body_bytes: 32 << 20,
+            max_decompressed_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The push protocols Vigil accepts over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Prometheus remote_write 1.0: snappy block-compressed protobuf `WriteRequest`.
+    RemoteWrite,
+    /// OTLP/HTTP metrics, `application/x-protobuf`.
+    OtlpProtobuf,
+    /// OTLP/HTTP metrics, `application/json`.
+    OtlpJson,
+    /// Prometheus text format (or OpenMetrics) pushed for import.
+    PrometheusText,
+}

@@ -1,0 +1,1 @@
+//! Prometheus remote_write 1.0. (API contract; implementation in progress.)
