@@ -18,4 +18,4 @@ mod protocol;
 pub mod remote_write;
 
 pub use error::CodecError;
-pub use protocol::{DecodeLimits, Protocol};
+pub use protocol::{DecodeContext, DecodeLimits, Decoded, Protocol};

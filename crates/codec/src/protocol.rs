@@ -30,3 +30,25 @@ pub enum Protocol {
     /// Prometheus text format (or OpenMetrics) pushed for import.
     PrometheusText,
 }
+
+/// What the ingest handler passes to a decoder besides the body.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeContext<'a> {
+    pub limits: DecodeLimits,
+    /// `Content-Encoding` header, if any (`snappy`, `gzip`, `identity`).
+    pub content_encoding: Option<&'a str>,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// Timestamp for samples that carry none (text import), ms.
+    pub now_ms: i64,
+}
+
+/// A decoded push body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoded {
+    pub batch: vigil_model::Batch,
+    /// Data points the decoder dropped while accepting the rest (OTLP partial success).
+    pub rejected_points: u64,
+    /// Why points were dropped, for the OTLP `partial_success.error_message`.
+    pub rejection_message: Option<String>,
+}

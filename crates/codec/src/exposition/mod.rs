@@ -37,3 +37,30 @@ pub struct ParseError {
     pub column: usize,
     pub message: String,
 }
+
+impl Format {
+    /// Picks the format from a Content-Type header value.
+    pub fn from_content_type(content_type: &str) -> Format {
+        if content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/openmetrics-text")
+        {
+            Format::OpenMetrics
+        } else {
+            Format::PrometheusText
+        }
+    }
+}
+
+/// Parses a whole exposition body.
+///
+/// # Errors
+/// The first syntax or semantic error, with its line and column.
+pub fn parse(_body: &[u8], _format: Format) -> Result<Exposition, ParseError> {
+    Err(ParseError {
+        line: 1,
+        column: 1,
+        message: "exposition parser not implemented yet".to_owned(),
+    })
+}
