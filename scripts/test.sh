@@ -1,15 +1,52 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need, then lint + unit + integration + end-to-end.
-# Usage: bash scripts/test.sh        (README.md names this as the one test command)
+# The whole test suite. Installs what the tests need (Debian's prometheus 2.42 and
+# prometheus-node-exporter; a Python venv with prometheus_client and the OpenTelemetry SDK),
+# then runs format and lint checks, unit, integration and end-to-end tests.
+#
+# Usage: bash scripts/test.sh          (README.md names this as the one test command)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
-export VIGIL_TESTDATA="${VIGIL_TESTDATA:-$PWD/../shared/testdata}"
+export VIGIL_TESTDATA="${VIGIL_TESTDATA:-$root/../shared/testdata}"
+export VIGIL_FIXTURES="${VIGIL_FIXTURES:-$root/../shared/fixtures}"
+# Peer tests fail, rather than skip, when a peer is missing: this script installs them all.
+export VIGIL_REQUIRE_PEERS=1
+
+echo "== peers: Debian packages"
+need=()
+[ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+/usr/bin/prometheus --version 2>&1 | head -1
+/usr/bin/prometheus-node-exporter --version 2>&1 | head -1
+
+echo "== peers: Python venv"
+venv="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c 'import prometheus_client, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null || \
+  "$venv/bin/pip" install -q prometheus_client opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc
+export VIGIL_PYTHON="$venv/bin/python"
+"$VIGIL_PYTHON" -c 'import importlib.metadata as m; print("prometheus_client", m.version("prometheus_client"), "opentelemetry-sdk", m.version("opentelemetry-sdk"))'
 
 echo "== format"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== build benches and fuzz-free targets"
+cargo build --workspace --benches --quiet
 echo "== tests"
-cargo test --workspace 2>&1 | tee /tmp/vigil-cargo-test.log
+cargo test --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/vigil-cargo-test.log"
+
+# One closing line over every test binary: "N passed, N failed, N skipped".
+log="${TMPDIR:-/tmp}/vigil-cargo-test.log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^skipped: / { s++ }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"

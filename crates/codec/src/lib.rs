@@ -18,4 +18,4 @@ mod protocol;
 pub mod remote_write;
 
 pub use error::CodecError;
-pub use protocol::{DecodeContext, DecodeLimits, Decoded, Protocol};
+pub use protocol::{exposition_to_batch, DecodeContext, DecodeLimits, Decoded, Protocol};

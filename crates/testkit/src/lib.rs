@@ -1,1 +1,14 @@
-//! (in progress)
+//! Dev-only test support.
+//!
+//! Owns: the metric store conformance suite ([`conformance`]), which every implementation of the
+//! storage traits must pass (MemStore and the embedded TSDB run it in their own test crates), and
+//! [`workload`], the benchmark's data shape rebuilt as batches for storage tests and benches.
+//!
+//! Does not own: any store. It depends only on the model and the storage traits, so that a new
+//! backend proves itself against the same scenarios.
+
+pub mod conformance;
+pub mod workload;
+
+pub use conformance::{run_metric_store_conformance, ConformanceConfig, StoreFactory};
+pub use workload::{Workload, WorkloadConfig};

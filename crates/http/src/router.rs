@@ -1,0 +1,111 @@
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::params::Params;
+use crate::{ingest, ops, read, ApiError, AppState};
+
+/// Parameters from the query string and, for form-encoded POSTs, the body.
+fn params(q: Option<String>, headers: &HeaderMap, body: &Bytes) -> Params {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    Params::new(q.as_deref(), is_form.then_some(body.as_ref()))
+}
+
+fn respond(r: Result<Response, ApiError>) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+macro_rules! read_handler {
+    ($f:path) => {
+        |State(st): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes| async move {
+            respond($f(&st, params(q, &headers, &body)).await)
+        }
+    };
+}
+
+/// The main port: push receivers, Prometheus read API, ops endpoints.
+pub fn main_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/write",
+            post(
+                |State(st): State<AppState>, headers: HeaderMap, body: Body| async move {
+                    ingest::remote_write(&st, headers, body).await
+                },
+            ),
+        )
+        .route(
+            "/api/v1/import/prometheus",
+            post(
+                |State(st): State<AppState>,
+                 RawQuery(q): RawQuery,
+                 headers: HeaderMap,
+                 body: Body| async move {
+                    ingest::import_prometheus(&st, q, headers, body).await
+                },
+            ),
+        )
+        .route("/v1/metrics", post(otlp_metrics))
+        .route(
+            "/api/v1/series",
+            get(read_handler!(read::series)).post(read_handler!(read::series)),
+        )
+        .route(
+            "/api/v1/labels",
+            get(read_handler!(read::label_names)).post(read_handler!(read::label_names)),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            get(
+                |State(st): State<AppState>,
+                 Path(name): Path<String>,
+                 RawQuery(q): RawQuery,
+                 headers: HeaderMap,
+                 body: Bytes| async move {
+                    respond(read::label_values(&st, name, params(q, &headers, &body)).await)
+                },
+            ),
+        )
+        .route("/api/v1/status/tsdb", get(read_handler!(read::tsdb_status)))
+        .route(
+            "/api/v1/export",
+            get(read_handler!(read::export)).post(read_handler!(read::export)),
+        )
+        .route("/api/v1/targets", get(read_handler!(read::targets)))
+        .route(
+            "/api/v1/admin/flush",
+            post(|State(st): State<AppState>| async move { respond(ops::flush(&st).await) }),
+        )
+        .route(
+            "/metrics",
+            get(|State(st): State<AppState>| async move { ops::metrics(&st).await }),
+        )
+        .route("/-/healthy", get(ops::healthy).head(ops::healthy))
+        .route(
+            "/-/ready",
+            get(|State(st): State<AppState>| async move { ops::ready(&st).await }),
+        )
+        .route(
+            "/-/reload",
+            post(|State(st): State<AppState>| async move { ops::reload(&st).await })
+                .put(|State(st): State<AppState>| async move { ops::reload(&st).await }),
+        )
+        .with_state(state)
+}
+
+async fn otlp_metrics(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    ingest::otlp_http(&st, headers, body).await
+}
+
+/// The OTLP/HTTP port (4318 by default): only the OTLP paths.
+pub fn otlp_http_router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/metrics", post(otlp_metrics))
+        .with_state(state)
+}

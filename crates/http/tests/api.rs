@@ -1,0 +1,177 @@
+//! The routers over the in-memory reference store, without a network.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use parking_lot::RwLock;
+use prometheus_client::registry::Registry;
+use tower::ServiceExt;
+use vigil_http::{main_router, AppState, Control, HttpMetrics, IngestLimits, TargetSource};
+use vigil_model::{Batch, Labels, ManualClock, Sample};
+use vigil_storage::MemStore;
+
+struct NoTargets;
+impl TargetSource for NoTargets {
+    fn active_targets(&self) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
+    fn dropped_targets(&self) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
+}
+struct NoReload;
+impl Control for NoReload {
+    fn reload(&self) -> Result<(), String> {
+        Err("no config file".into())
+    }
+}
+
+fn state() -> AppState {
+    let mut registry = Registry::default();
+    let metrics = HttpMetrics::new(&mut registry);
+    AppState {
+        store: Arc::new(MemStore::new(3_600_000)),
+        clock: Arc::new(ManualClock::new(1_700_000_000_000)),
+        targets: Arc::new(NoTargets),
+        control: Arc::new(NoReload),
+        limits: Arc::new(RwLock::new(IngestLimits::default())),
+        registry: Arc::new(registry),
+        metrics,
+        ready: Arc::new(AtomicBool::new(true)),
+    }
+}
+
+async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, String) {
+    let resp = main_router(st.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn rw_body() -> Vec<u8> {
+    let mut b = Batch::new();
+    let l = Labels::from_pairs([("__name__", "m"), ("job", "j")]).expect("labels");
+    b.series.push(vigil_model::SeriesSamples {
+        labels: l,
+        samples: vec![
+            Sample::new(1_700_000_000_000, 1.5),
+            Sample::new(1_700_000_001_000, f64::INFINITY),
+        ],
+    });
+    vigil_codec::remote_write::encode(&b)
+}
+
+#[tokio::test]
+async fn write_then_read_back() {
+    let st = state();
+    let (s, body) = call(
+        &st,
+        Request::post("/api/v1/write")
+            .header("Content-Encoding", "snappy")
+            .body(Body::from(rw_body()))
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, body) = call(
+        &st,
+        Request::get("/api/v1/export?match[]=m")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body.trim(),
+        r#"{"metric":{"__name__":"m","job":"j"},"timestamps":[1700000000000,1700000001000],"values":[1.5,"+Inf"]}"#
+    );
+    // The same timestamp with another value is a duplicate: 400, the first write kept.
+    let mut dup = Batch::new();
+    dup.push(
+        Labels::from_pairs([("__name__", "m"), ("job", "j")]).expect("labels"),
+        Sample::new(1_700_000_000_000, 9.0),
+    );
+    let (s, body) = call(
+        &st,
+        Request::post("/api/v1/write")
+            .body(Body::from(vigil_codec::remote_write::encode(&dup)))
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("duplicate sample"), "{body}");
+}
+
+#[tokio::test]
+async fn parameter_errors_are_bad_data() {
+    let st = state();
+    for uri in [
+        "/api/v1/series",
+        "/api/v1/series?match[]=up{",
+        "/api/v1/series?match[]=up&start=yesterday",
+        "/api/v1/labels?limit=-1",
+        "/api/v1/label/1bad/values",
+        "/api/v1/export",
+    ] {
+        let (s, body) = call(&st, Request::get(uri).body(Body::empty()).expect("req")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["errorType"], "bad_data", "{uri}");
+        assert!(!v["error"].as_str().unwrap_or("").is_empty(), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn ops_endpoints() {
+    let st = state();
+    assert_eq!(
+        call(
+            &st,
+            Request::get("/-/healthy").body(Body::empty()).expect("req")
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &st,
+            Request::get("/-/ready").body(Body::empty()).expect("req")
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (s, body) = call(
+        &st,
+        Request::post("/-/reload").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("no config file"));
+    let req = Request::post("/api/v1/write")
+        .body(Body::from(rw_body()))
+        .expect("req");
+    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
+    let (s, body) = call(
+        &st,
+        Request::get("/metrics").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("vigil_samples_ingested_total{protocol=\"remote_write\"} 2"),
+        "{body}"
+    );
+    assert!(
+        body.contains("vigil_ingest_requests_total{protocol=\"remote_write\",code=\"204\"} 1"),
+        "{body}"
+    );
+}

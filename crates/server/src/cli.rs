@@ -1,0 +1,69 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Vigil: metrics, alerts and ML monitoring in one binary.
+///
+/// Vigil speaks the protocols your code already emits — Prometheus scrape and remote_write,
+/// OTLP metrics over HTTP and gRPC — and stores everything in an embedded, durable time-series
+/// database under one data directory.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (no config file needed: data in ./vigil-data, API on 127.0.0.1:9900,
+    /// OTLP gRPC on 127.0.0.1:4317 and OTLP HTTP on 127.0.0.1:4318).
+    Serve(ServeArgs),
+    /// Validate files without starting anything; exits non-zero with `file:line: reason`.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Config file (Prometheus's `global` and `scrape_configs`, plus Vigil's `server`,
+    /// `storage` and `limits` sections). SIGHUP or `POST /-/reload` re-read it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where all data lives.
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
+    pub data_dir: PathBuf,
+    /// HTTP API, remote_write and OTLP/HTTP on one port [default: 127.0.0.1:9900].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// OTLP gRPC listener; an empty value disables it [default: 127.0.0.1:4317].
+    #[arg(long = "otlp-grpc-listen", value_name = "ADDR")]
+    pub otlp_grpc_listen: Option<String>,
+    /// OTLP/HTTP listener; an empty value disables it [default: 127.0.0.1:4318].
+    #[arg(long = "otlp-http-listen", value_name = "ADDR")]
+    pub otlp_http_listen: Option<String>,
+    /// Keep data for this long, e.g. 15d, 12h [default: 15d, or the config's
+    /// storage.retention_time].
+    #[arg(long = "retention.time", value_name = "DURATION")]
+    pub retention_time: Option<String>,
+    /// Delete the oldest blocks while storage is larger than this, e.g. 10GB [default: no limit].
+    #[arg(long = "retention.size", value_name = "SIZE")]
+    pub retention_size: Option<String>,
+    /// Log level filter (error, warn, info, debug, trace, or a tracing filter directive).
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(subcommand)]
+    pub what: CheckWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckWhat {
+    /// Validate a config file.
+    Config {
+        /// The file to check.
+        file: PathBuf,
+    },
+}

@@ -1,0 +1,372 @@
+//! The configuration file: read raw, then validated into [`Settings`] ready to wire.
+//!
+//! One YAML file whose sections reuse the incumbents' formats (`global`, `scrape_configs` as in
+//! `prometheus.yml`) next to Vigil's own (`server`, `storage`, `limits`). No file is needed to
+//! start: every field has a default. Errors come out as `file:line: reason`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use vigil_codec::DecodeLimits;
+use vigil_model::SeriesLimits;
+use vigil_scrape::config::{GlobalConfig, RawScrapeConfig, ScrapeConfig, ScrapeSettings};
+use vigil_scrape::{ByteSize, PromDuration};
+
+use crate::yaml_pos::YamlPositions;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub global: GlobalConfig,
+    #[serde(default)]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// Prometheus sections Vigil reads later in its roadmap; accepted (so a `prometheus.yml`
+    /// loads unchanged) and reported as not yet in effect.
+    #[serde(default)]
+    pub rule_files: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub alerting: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub remote_write: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub remote_read: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pub tracing: Option<serde_yaml_ng::Value>,
+}
+
+/// Listen addresses. An empty string disables a listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+    pub otlp_grpc_listen: Option<String>,
+    pub otlp_http_listen: Option<String>,
+}
+
+/// The embedded TSDB.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Drop data older than this (default 15d).
+    pub retention_time: Option<PromDuration>,
+    /// Drop the oldest blocks while the store is larger than this (default: no limit).
+    pub retention_size: Option<ByteSize>,
+    /// How far behind the newest sample a sample may be and still be accepted (default 1h).
+    pub out_of_order_window: Option<PromDuration>,
+    /// `always` (fsync before acknowledging, with group commit), `never`, or a duration such as
+    /// `1s` (write before acknowledging — survives a process kill — and fsync at that interval).
+    pub wal_fsync: Option<String>,
+    /// Refuse new series beyond this many in the head (0 = unlimited).
+    pub max_series: Option<u64>,
+    /// Prometheus's own spelling, `storage.tsdb.out_of_order_time_window`, accepted too.
+    pub tsdb: Option<PromTsdbSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromTsdbSection {
+    pub out_of_order_time_window: Option<PromDuration>,
+}
+
+/// Ingest limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub max_body_size: Option<ByteSize>,
+    pub max_decompressed_body_size: Option<ByteSize>,
+    pub max_labels_per_series: Option<usize>,
+    pub max_label_name_length: Option<usize>,
+    pub max_label_value_length: Option<usize>,
+}
+
+/// How the WAL reaches disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    Always,
+    Interval(Duration),
+    Never,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: Option<String>,
+    pub otlp_grpc_listen: Option<String>,
+    pub otlp_http_listen: Option<String>,
+    pub retention_time: Duration,
+    pub retention_size: u64,
+    pub ooo_window: Duration,
+    pub wal_fsync: FsyncPolicy,
+    pub max_series: u64,
+    pub decode_limits: DecodeLimits,
+    pub series_limits: SeriesLimits,
+    pub scrape: ScrapeSettings,
+    /// Sections accepted but not yet in effect, to be logged at start.
+    pub ignored_sections: Vec<&'static str>,
+}
+
+/// A configuration error with its place in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file, l, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9900";
+pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
+pub const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
+
+/// Loads and validates a config file; `None` gives the defaults.
+///
+/// # Errors
+/// Unreadable file, YAML syntax or type errors, and semantic errors, each as `file:line: reason`.
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+    let Some(path) = path else {
+        return validate(
+            RawConfig::default(),
+            "<defaults>",
+            &YamlPositions::default(),
+        );
+    };
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: None,
+        reason: format!("cannot read: {e}"),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates config text; `file` names it in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(text: &str, file: &str) -> Result<Settings, ConfigError> {
+    let raw: RawConfig = if text.trim().is_empty() {
+        RawConfig::default()
+    } else {
+        serde_yaml_ng::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            line: e.location().map(|l| l.line()),
+            reason: strip_location(&e.to_string()),
+        })?
+    };
+    validate(raw, file, &YamlPositions::new(text))
+}
+
+/// serde_yaml_ng appends " at line N column M"; the line goes in front instead.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg.get(..i).unwrap_or(msg).to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings, ConfigError> {
+    let err = |path: &str, reason: String| ConfigError {
+        file: file.to_owned(),
+        line: pos.line_of(path),
+        reason: if path.is_empty() {
+            reason
+        } else {
+            format!("{path}: {reason}")
+        },
+    };
+    let raw_scrape = RawScrapeConfig {
+        global: raw.global,
+        scrape_configs: raw.scrape_configs,
+    };
+    // Relative paths (file_sd files, credential files) are relative to the config file, as in
+    // Prometheus.
+    let base = Path::new(file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    let mut scrape = match base {
+        Some(dir) => vigil_scrape::config::validate_in_dir(&raw_scrape, dir),
+        None => vigil_scrape::config::validate(&raw_scrape),
+    }
+    .map_err(|e| err(&e.path, e.reason.clone()))?;
+
+    let wal_fsync = match raw.storage.wal_fsync.as_deref() {
+        None | Some("always") => FsyncPolicy::Always,
+        Some("never") => FsyncPolicy::Never,
+        Some(s) => match PromDuration::parse(s) {
+            Ok(d) if !d.is_zero() => FsyncPolicy::Interval(d.as_std()),
+            _ => {
+                return Err(err(
+                    "storage.wal_fsync",
+                    format!(
+                        "invalid value {s:?}: expected always, never, or a duration such as 1s"
+                    ),
+                ))
+            }
+        },
+    };
+    let ooo = raw
+        .storage
+        .out_of_order_window
+        .or(raw.storage.tsdb.and_then(|t| t.out_of_order_time_window))
+        .map_or(Duration::from_secs(3600), PromDuration::as_std);
+    let retention_time = raw
+        .storage
+        .retention_time
+        .map_or(Duration::from_secs(15 * 86400), PromDuration::as_std);
+    if retention_time.is_zero() {
+        return Err(err(
+            "storage.retention_time",
+            "must be greater than 0".into(),
+        ));
+    }
+
+    let d = DecodeLimits::default();
+    let decode_limits = DecodeLimits {
+        max_body_bytes: raw.limits.max_body_size.map_or(d.max_body_bytes, |b| b.0),
+        max_decompressed_bytes: raw
+            .limits
+            .max_decompressed_body_size
+            .map_or(d.max_decompressed_bytes, |b| b.0),
+    };
+    if decode_limits.max_body_bytes == 0 || decode_limits.max_decompressed_bytes == 0 {
+        return Err(err(
+            "limits",
+            "body size limits must be greater than 0".into(),
+        ));
+    }
+    // Every input has a limit: a scrape without `body_size_limit` gets the push-body limit.
+    for pool in &mut scrape.pools {
+        if pool.body_size_limit == 0 {
+            pool.body_size_limit = decode_limits.max_decompressed_bytes;
+        }
+    }
+    let s = SeriesLimits::default();
+    let series_limits = SeriesLimits {
+        max_labels: raw.limits.max_labels_per_series.unwrap_or(s.max_labels),
+        max_label_name_len: raw
+            .limits
+            .max_label_name_length
+            .unwrap_or(s.max_label_name_len),
+        max_label_value_len: raw
+            .limits
+            .max_label_value_length
+            .unwrap_or(s.max_label_value_len),
+    };
+
+    let mut ignored_sections = Vec::new();
+    for (present, name) in [
+        (raw.rule_files.is_some(), "rule_files"),
+        (raw.alerting.is_some(), "alerting"),
+        (raw.remote_write.is_some(), "remote_write"),
+        (raw.remote_read.is_some(), "remote_read"),
+        (raw.tracing.is_some(), "tracing"),
+    ] {
+        if present {
+            ignored_sections.push(name);
+        }
+    }
+    for (field, v) in [
+        ("server.listen", &raw.server.listen),
+        ("server.otlp_grpc_listen", &raw.server.otlp_grpc_listen),
+        ("server.otlp_http_listen", &raw.server.otlp_http_listen),
+    ] {
+        if let Some(a) = v {
+            if !a.is_empty() && a.parse::<std::net::SocketAddr>().is_err() {
+                return Err(err(
+                    field,
+                    format!("invalid address {a:?}: expected host:port such as 127.0.0.1:9900"),
+                ));
+            }
+        }
+    }
+    Ok(Settings {
+        listen: Some(
+            raw.server
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+        ),
+        otlp_grpc_listen: Some(
+            raw.server
+                .otlp_grpc_listen
+                .unwrap_or_else(|| DEFAULT_OTLP_GRPC.to_owned()),
+        ),
+        otlp_http_listen: Some(
+            raw.server
+                .otlp_http_listen
+                .unwrap_or_else(|| DEFAULT_OTLP_HTTP.to_owned()),
+        ),
+        retention_time,
+        retention_size: raw.storage.retention_size.map_or(0, |b| b.0),
+        ooo_window: ooo,
+        wal_fsync,
+        max_series: raw.storage.max_series.unwrap_or(0),
+        decode_limits,
+        series_limits,
+        scrape,
+        ignored_sections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_gives_defaults() {
+        let s = parse("", "vigil.yml").expect("defaults");
+        assert_eq!(s.listen.as_deref(), Some(DEFAULT_LISTEN));
+        assert_eq!(s.ooo_window, Duration::from_secs(3600));
+        assert_eq!(s.wal_fsync, FsyncPolicy::Always);
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let e = parse("global:\n  scrape_interval: [\n", "p.yml").expect_err("bad yaml");
+        assert!(e.to_string().starts_with("p.yml:"), "{e}");
+        assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn unknown_field_has_line() {
+        let e =
+            parse("storage:\n  retention_time: 1d\n  bogus: 1\n", "p.yml").expect_err("unknown");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.reason.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn semantic_error_has_line() {
+        let e = parse(
+            "storage:\n  retention_time: 1d\n  wal_fsync: sometimes\n",
+            "p.yml",
+        )
+        .expect_err("bad fsync");
+        assert_eq!(e.to_string(), "p.yml:3: storage.wal_fsync: invalid value \"sometimes\": expected always, never, or a duration such as 1s");
+    }
+
+    #[test]
+    fn prometheus_yml_loads_unchanged() {
+        let text = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - rules.yml\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['localhost:9093']\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n";
+        let s = parse(text, "prometheus.yml").expect("loads");
+        assert_eq!(s.ignored_sections, ["rule_files", "alerting"]);
+    }
+}
