@@ -136,12 +136,10 @@ pub async fn ingest_bytes(
                 s.labels = b.build();
             }
         }
-        batch.series.retain(|s| {
-            match limits
-                .series
-                .check(&s.labels)
-                .and_then(|()| s.labels.validate())
-            {
+        // Name syntax was checked by the decoder; only the configurable limits remain.
+        batch
+            .series
+            .retain(|s| match limits.series.check(&s.labels) {
                 Ok(()) => true,
                 Err(e) => {
                     outcome.reject(RejectReason::InvalidSeries, s.samples.len(), || {
@@ -149,8 +147,7 @@ pub async fn ingest_bytes(
                     });
                     false
                 }
-            }
-        });
+            });
         let stored = store.append(&batch).map_err(|e| IngestError {
             kind: e.kind(),
             message: e.to_string(),

@@ -31,14 +31,7 @@ fn batch(series: usize, samples: usize, start: i64) -> Batch {
 }
 
 fn post_rw(v: &Vigil, b: &Batch) -> reqwest::blocking::Response {
-    client()
-        .post(v.url("/api/v1/write"))
-        .header("Content-Encoding", "snappy")
-        .header("Content-Type", "application/x-protobuf")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-        .body(vigil_codec::remote_write::encode(b))
-        .send()
-        .expect("post")
+    v.remote_write(b)
 }
 
 fn values_of(line: &Value) -> Vec<f64> {
@@ -129,12 +122,7 @@ fn remote_write_round_trip_and_read_api() {
         .expect("json");
     assert_eq!(series_post["data"].as_array().expect("data").len(), 1);
 
-    let metrics = c
-        .get(v.url("/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let metrics = v.metrics_text();
     assert!(
         metrics.contains("vigil_samples_ingested_total{protocol=\"remote_write\"} 30"),
         "{metrics}"

@@ -95,12 +95,7 @@ fn one(name: &str, t: i64) -> Batch {
 }
 
 fn post(v: &Vigil, b: &Batch) -> (u16, String) {
-    let r = client()
-        .post(v.url("/api/v1/write"))
-        .header("Content-Encoding", "snappy")
-        .body(vigil_codec::remote_write::encode(b))
-        .send()
-        .expect("post");
+    let r = v.remote_write(b);
     (r.status().as_u16(), r.text().expect("text"))
 }
 
@@ -127,12 +122,7 @@ fn out_of_order_window_accepts_late_samples_and_rejects_older_ones() {
     );
     assert_eq!(export(&v, "late_metric").len(), 1);
     assert!(export(&v, "ancient_metric").is_empty());
-    let metrics = client()
-        .get(v.url("/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let metrics = v.metrics_text();
     assert!(
         metrics.contains(
             r#"vigil_samples_rejected_total{protocol="remote_write",reason="too_old"} 1"#
@@ -179,12 +169,7 @@ fn damaged_wal_is_reported_and_the_readable_part_replayed() {
         log.contains("wal") && log.contains("checksum mismatch"),
         "the damage is reported: {log}"
     );
-    let metrics = client()
-        .get(v.url("/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let metrics = v.metrics_text();
     assert!(
         metrics.contains("vigil_wal_corruptions_total 1"),
         "{metrics}"

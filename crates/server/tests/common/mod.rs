@@ -142,6 +142,28 @@ impl Vigil {
             .status();
     }
 
+    /// Vigil's own `/metrics` text.
+    pub fn metrics_text(&self) -> String {
+        client()
+            .get(self.url("/metrics"))
+            .send()
+            .expect("metrics")
+            .text()
+            .expect("text")
+    }
+
+    /// One remote_write request with the headers Prometheus sends.
+    pub fn remote_write(&self, b: &vigil_model::Batch) -> reqwest::blocking::Response {
+        client()
+            .post(self.url("/api/v1/write"))
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(vigil_codec::remote_write::encode(b))
+            .send()
+            .expect("post")
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().expect("log lock").join("\n")
     }
