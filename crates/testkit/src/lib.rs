@@ -4,10 +4,13 @@
 //! storage traits must pass (MemStore and the embedded TSDB run it in their own test crates), and
 //! [`workload`], the benchmark's data shape rebuilt as batches for storage tests and benches.
 //!
+//! [`promqltest`] runs Prometheus's PromQL conformance scripts against any query engine.
+//!
 //! Does not own: any store. It depends only on the model and the storage traits, so that a new
 //! backend proves itself against the same scenarios.
 
 pub mod conformance;
+pub mod promqltest;
 pub mod workload;
 
 pub use conformance::{run_metric_store_conformance, ConformanceConfig, StoreFactory};
