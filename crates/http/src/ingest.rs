@@ -67,11 +67,11 @@ pub async fn ingest(
     let limits = st.limits();
     let cap = usize::try_from(limits.decode.max_body_bytes).unwrap_or(usize::MAX);
     let bytes: Bytes = to_bytes(body, cap).await.map_err(|e| {
-        // axum reports the cap as a length-limit error somewhere in the source chain.
-        let over = std::error::Error::source(&e)
-            .map(|s| s.to_string().contains("length limit"))
-            .unwrap_or(false)
-            || e.to_string().contains("length limit");
+        // `to_bytes` wraps http-body-util's `Limited`, whose cap error is a `LengthLimitError`.
+        let inner = e.into_inner();
+        let over = inner
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
         if over {
             IngestError {
                 kind: ErrorKind::LimitExceeded,
@@ -83,7 +83,7 @@ pub async fn ingest(
         } else {
             IngestError {
                 kind: ErrorKind::InvalidInput,
-                message: format!("cannot read request body: {e}"),
+                message: format!("cannot read request body: {inner}"),
             }
         }
     })?;
@@ -113,7 +113,18 @@ pub async fn ingest_bytes(
     let limits = st.limits();
     let now_ms = st.clock.now_ms();
     let store = st.store.clone();
+    // The semaphore is never closed, so acquiring only fails if it were; treat that as busy.
+    let permit = st
+        .ingest_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| IngestError {
+            kind: ErrorKind::Unavailable,
+            message: "ingest is shutting down".to_owned(),
+        })?;
     let task = tokio::task::spawn_blocking(move || -> Result<IngestResult, IngestError> {
+        let _permit = permit;
         let ctx = DecodeContext {
             limits: limits.decode,
             content_encoding: content_encoding.as_deref(),

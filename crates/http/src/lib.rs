@@ -23,4 +23,4 @@ pub use error::{status_for, ApiError};
 pub use grpc::otlp_grpc_service;
 pub use metrics::HttpMetrics;
 pub use router::{main_router, otlp_http_router};
-pub use state::{AppState, Control, IngestLimits, TargetSource};
+pub use state::{default_ingest_slots, AppState, Control, IngestLimits, TargetSource};

@@ -1,7 +1,7 @@
 //! Prometheus's read-side metadata API (series, labels, label values, TSDB status) and the
 //! VictoriaMetrics-shaped raw export. PromQL queries arrive with the next roadmap step.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -177,17 +177,13 @@ pub async fn export(st: &AppState, p: Params) -> Result<Response, ApiError> {
         let send_err = |tx: &tokio::sync::mpsc::Sender<_>, msg: String| {
             let _ = tx.blocking_send(Err(std::io::Error::other(msg)));
         };
-        let labels = match union_series(store.as_ref(), &sets, range) {
-            Ok(l) => l,
-            Err(e) => return send_err(&tx, e.message),
-        };
+        // One streaming select per `match[]`; with several, a series matched twice is written
+        // once (only then are emitted label sets remembered).
+        let mut emitted: HashSet<Labels> = HashSet::new();
+        let dedupe = sets.len() > 1;
         let mut buf = Vec::with_capacity(64 * 1024);
-        for l in labels {
-            let eq: Vec<Matcher> = l
-                .iter()
-                .map(|lab| Matcher::equal(lab.name.clone(), lab.value.clone()))
-                .collect();
-            let set = match store.select(&eq, range) {
+        for m in &sets {
+            let set = match store.select(m, range) {
                 Ok(s) => s,
                 Err(e) => return send_err(&tx, e.to_string()),
             };
@@ -196,8 +192,7 @@ pub async fn export(st: &AppState, p: Params) -> Result<Response, ApiError> {
                     Ok(sd) => sd,
                     Err(e) => return send_err(&tx, e.to_string()),
                 };
-                // Matchers on every label can also select series with extra labels.
-                if sd.labels != l {
+                if dedupe && !emitted.insert(sd.labels.clone()) {
                     continue;
                 }
                 let values: Vec<Value> = sd.samples.iter().map(|s| export_value(s.v)).collect();
@@ -208,12 +203,12 @@ pub async fn export(st: &AppState, p: Params) -> Result<Response, ApiError> {
                     return send_err(&tx, "cannot encode export line".to_owned());
                 }
                 buf.push(b'\n');
-            }
-            if buf.len() >= 32 * 1024 {
-                if tx.blocking_send(Ok(std::mem::take(&mut buf))).is_err() {
-                    return;
+                if buf.len() >= 32 * 1024 {
+                    if tx.blocking_send(Ok(std::mem::take(&mut buf))).is_err() {
+                        return;
+                    }
+                    buf.reserve(64 * 1024);
                 }
-                buf.reserve(64 * 1024);
             }
         }
         if !buf.is_empty() {
@@ -248,16 +243,13 @@ fn export_value(v: f64) -> Value {
 /// `/api/v1/targets` with Prometheus's `state` filter.
 pub async fn targets(st: &AppState, p: Params) -> Result<Response, ApiError> {
     let state = p.get("state").unwrap_or("any").to_ascii_lowercase();
-    let active = if state == "any" || state == "active" {
-        st.targets.active_targets()
-    } else {
-        Vec::new()
-    };
-    let dropped = if state == "any" || state == "dropped" {
-        st.targets.dropped_targets()
-    } else {
-        Vec::new()
-    };
+    let (mut active, mut dropped) = st.targets.targets();
+    if state != "any" && state != "active" {
+        active.clear();
+    }
+    if state != "any" && state != "dropped" {
+        dropped.clear();
+    }
     Ok(success(
         json!({"activeTargets": active, "droppedTargets": dropped}),
         Vec::new(),

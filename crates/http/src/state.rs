@@ -12,8 +12,8 @@ use crate::HttpMetrics;
 /// Scrape target status, provided by the server from its scrape manager. Values are already in
 /// the JSON shape of Prometheus's `/api/v1/targets` entries.
 pub trait TargetSource: Send + Sync {
-    fn active_targets(&self) -> Vec<serde_json::Value>;
-    fn dropped_targets(&self) -> Vec<serde_json::Value>;
+    /// Active and dropped targets, from one snapshot.
+    fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>);
 }
 
 /// Operations the server performs on request.
@@ -43,6 +43,15 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub metrics: HttpMetrics,
     pub ready: Arc<AtomicBool>,
+    /// Decode-and-append jobs allowed at once; further pushes wait for a slot. Each job may hold
+    /// a body of up to the decompressed limit, so this bounds ingest memory.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Concurrent ingest jobs: enough to keep every core busy while one job waits on fsync.
+pub fn default_ingest_slots() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores * 4))
 }
 
 impl AppState {

@@ -14,11 +14,8 @@ use vigil_storage::MemStore;
 
 struct NoTargets;
 impl TargetSource for NoTargets {
-    fn active_targets(&self) -> Vec<serde_json::Value> {
-        Vec::new()
-    }
-    fn dropped_targets(&self) -> Vec<serde_json::Value> {
-        Vec::new()
+    fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+        (Vec::new(), Vec::new())
     }
 }
 struct NoReload;
@@ -40,6 +37,7 @@ fn state() -> AppState {
         registry: Arc::new(registry),
         metrics,
         ready: Arc::new(AtomicBool::new(true)),
+        ingest_slots: vigil_http::default_ingest_slots(),
     }
 }
 

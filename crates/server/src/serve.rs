@@ -107,22 +107,16 @@ impl Control for Reloader {
 struct Targets(Arc<ScrapeManager>);
 
 impl TargetSource for Targets {
-    fn active_targets(&self) -> Vec<serde_json::Value> {
-        self.0
-            .targets()
-            .active_targets
-            .iter()
-            .filter_map(|t| serde_json::to_value(t).ok())
-            .collect()
+    fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+        let t = self.0.targets();
+        (to_json(&t.active_targets), to_json(&t.dropped_targets))
     }
-    fn dropped_targets(&self) -> Vec<serde_json::Value> {
-        self.0
-            .targets()
-            .dropped_targets
-            .iter()
-            .filter_map(|t| serde_json::to_value(t).ok())
-            .collect()
-    }
+}
+
+fn to_json<T: serde::Serialize>(v: &[T]) -> Vec<serde_json::Value> {
+    v.iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect()
 }
 
 async fn bind(what: &str, addr: &str) -> Result<(TcpListener, SocketAddr)> {
@@ -187,6 +181,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         registry: Arc::new(registry),
         metrics: http_metrics,
         ready: ready.clone(),
+        ingest_slots: vigil_http::default_ingest_slots(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -49,10 +49,11 @@ impl MetricAppend for MemStore {
     fn append(&self, batch: &Batch) -> Result<AppendOutcome, StorageError> {
         let mut out = AppendOutcome::default();
         let mut inner = self.inner.write();
+        let Inner { series, max_t } = &mut *inner;
         for s in &batch.series {
-            let min_t = inner.max_t.map(|m| m.saturating_sub(self.ooo_window_ms));
-            let is_new = !inner.series.contains_key(&s.labels);
-            let mut stored_any = false;
+            let min_t = max_t.map(|m| m.saturating_sub(self.ooo_window_ms));
+            let is_new = !series.contains_key(&s.labels);
+            let entry = series.entry(s.labels.clone()).or_default();
             for smp in &s.samples {
                 if min_t.is_some_and(|min| smp.t < min) {
                     out.reject(RejectReason::TooOld, 1, || {
@@ -63,7 +64,6 @@ impl MetricAppend for MemStore {
                     });
                     continue;
                 }
-                let entry = inner.series.entry(s.labels.clone()).or_default();
                 match entry.get(&smp.t) {
                     Some(v) if v.to_bits() != smp.v.to_bits() => {
                         out.reject(RejectReason::Duplicate, 1, || {
@@ -78,16 +78,18 @@ impl MetricAppend for MemStore {
                         entry.insert(smp.t, smp.v);
                     }
                 }
-                stored_any = true;
                 out.accepted += 1;
-                inner.max_t = Some(inner.max_t.map_or(smp.t, |m| m.max(smp.t)));
+                *max_t = Some(max_t.map_or(smp.t, |m| m.max(smp.t)));
             }
-            if is_new && stored_any {
-                out.new_series += 1;
+            if is_new {
+                if entry.is_empty() {
+                    // Every sample of a new series was refused: the series does not exist.
+                    series.remove(&s.labels);
+                } else {
+                    out.new_series += 1;
+                }
             }
         }
-        // Drop series created by a push whose every sample was rejected.
-        inner.series.retain(|_, s| !s.is_empty());
         Ok(out)
     }
 }

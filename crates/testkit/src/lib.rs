@@ -13,5 +13,5 @@ pub mod conformance;
 pub mod promqltest;
 pub mod workload;
 
-pub use conformance::{run_metric_store_conformance, ConformanceConfig, StoreFactory};
+pub use conformance::{batch, run_metric_store_conformance, ConformanceConfig, StoreFactory};
 pub use workload::{Workload, WorkloadConfig};

@@ -94,7 +94,8 @@ fn l(pairs: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(pairs.iter().copied()).unwrap_or_default()
 }
 
-fn batch(series: &[(Labels, Vec<(i64, f64)>)]) -> Batch {
+/// A batch from `(labels, [(t, v)])` pairs; shared by storage tests.
+pub fn batch(series: &[(Labels, Vec<(i64, f64)>)]) -> Batch {
     Batch {
         series: series
             .iter()

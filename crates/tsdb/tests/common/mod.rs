@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vigil_model::{Batch, Clock, Labels, MatchOp, Matcher, Sample, SeriesSamples, SystemClock};
+use vigil_model::{Clock, Labels, MatchOp, Matcher, SystemClock};
 use vigil_storage::{MetricSelect, SeriesData, TimeRange};
 use vigil_tsdb::{FsyncPolicy, Tsdb, TsdbOptions, WalOptions};
 
@@ -30,18 +30,7 @@ pub fn l(pairs: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(pairs.iter().copied()).expect("labels")
 }
 
-pub fn batch(series: &[(Labels, Vec<(i64, f64)>)]) -> Batch {
-    Batch {
-        series: series
-            .iter()
-            .map(|(labels, s)| SeriesSamples {
-                labels: labels.clone(),
-                samples: s.iter().map(|(t, v)| Sample::new(*t, *v)).collect(),
-            })
-            .collect(),
-        metadata: Vec::new(),
-    }
-}
+pub use vigil_testkit::batch;
 
 pub fn all() -> Vec<Matcher> {
     vec![Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher")]
