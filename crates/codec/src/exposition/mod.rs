@@ -132,6 +132,25 @@ pub fn parse_with(
     result.map_err(|e| e.locate(body))
 }
 
+/// The metadata entry for family `name` in `metadata`, created on first mention; both parsers
+/// index entries by name so a later HELP/TYPE/UNIT updates the same entry.
+fn family_entry<'a>(
+    index: &mut std::collections::HashMap<&'a str, usize>,
+    metadata: &mut Vec<MetricMetadata>,
+    name: &'a str,
+) -> usize {
+    if let Some(&i) = index.get(name) {
+        return i;
+    }
+    let i = metadata.len();
+    metadata.push(MetricMetadata {
+        metric_family: name.to_owned(),
+        ..MetricMetadata::default()
+    });
+    index.insert(name, i);
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use vigil_model::{MetricMetadata, MetricType};
+use vigil_model::MetricType;
 
 use super::number::{parse_number, parse_real};
 use super::om_rules::{Families, MetaKind, SampleInfo};
@@ -174,16 +174,7 @@ impl<'a> OmParser<'a> {
     }
 
     fn family(&mut self, name: &'a str) -> usize {
-        if let Some(&i) = self.meta_index.get(name) {
-            return i;
-        }
-        let i = self.out.metadata.len();
-        self.out.metadata.push(MetricMetadata {
-            metric_family: name.to_owned(),
-            ..MetricMetadata::default()
-        });
-        self.meta_index.insert(name, i);
-        i
+        super::family_entry(&mut self.meta_index, &mut self.out.metadata, name)
     }
 
     fn sample(&mut self) -> Result<(), PErr> {

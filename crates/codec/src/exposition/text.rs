@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use vigil_model::{MetricMetadata, MetricType};
+use vigil_model::MetricType;
 
 use super::number::parse_number;
 use super::scan::{
@@ -157,16 +157,7 @@ impl<'a> TextParser<'a> {
     /// The metadata entry for `name`, created on first mention; a later HELP or TYPE for the
     /// same name overwrites (Prometheus's metadata cache keeps the last one).
     fn family(&mut self, name: &'a str) -> usize {
-        if let Some(&i) = self.meta_index.get(name) {
-            return i;
-        }
-        let i = self.out.metadata.len();
-        self.out.metadata.push(MetricMetadata {
-            metric_family: name.to_owned(),
-            ..MetricMetadata::default()
-        });
-        self.meta_index.insert(name, i);
-        i
+        super::family_entry(&mut self.meta_index, &mut self.out.metadata, name)
     }
 
     fn sample(&mut self) -> Result<(), PErr> {
