@@ -113,6 +113,7 @@ pub async fn ingest_bytes(
     let limits = st.limits();
     let now_ms = st.clock.now_ms();
     let store = st.store.clone();
+    let catalog = st.metadata.clone();
     // The semaphore is never closed, so acquiring only fails if it were; treat that as busy.
     let permit = st
         .ingest_slots
@@ -137,6 +138,7 @@ pub async fn ingest_bytes(
             rejection_message,
         } = protocol.decode(&bytes, &ctx)?;
         drop(bytes);
+        catalog.record(&batch.metadata);
         let mut outcome = AppendOutcome::default();
         if !extra_labels.is_empty() {
             for s in &mut batch.series {

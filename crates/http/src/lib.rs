@@ -1,8 +1,10 @@
 //! Vigil's network APIs.
 //!
-//! Owns: the axum routers (one per API family: ingest, Prometheus read API, status/ops), the
-//! OTLP gRPC service, request parameter parsing in Prometheus's conventions, and the one
-//! function that turns an [`vigil_model::ErrorKind`] into an HTTP status ([`status_for`]).
+//! Owns: the axum routers (one per API family: ingest, Prometheus read and query APIs,
+//! federation, status/ops), the OTLP gRPC service, request parameter parsing in Prometheus's
+//! conventions, Prometheus's JSON and text number formats, the query queue and the in-memory
+//! catalogue of pushed metric metadata, and the one function that turns an
+//! [`vigil_model::ErrorKind`] into an HTTP status ([`status_for`]).
 //!
 //! Does not own: decoding (codec), storage (only `vigil_storage` traits), scraping or config.
 //! What the server knows and this crate must not (scrape targets, config reload) comes in
@@ -10,17 +12,25 @@
 //! concrete engine or on the scrape manager.
 
 mod error;
+mod federate;
 mod grpc;
 mod ingest;
+mod metadata;
 mod metrics;
+mod numfmt;
 mod ops;
 mod params;
+mod query;
 mod read;
 mod router;
 mod state;
+mod status;
 
-pub use error::{status_for, ApiError};
+pub use error::{status_for, ApiError, ErrorType};
 pub use grpc::otlp_grpc_service;
+pub use metadata::MetadataCatalog;
 pub use metrics::HttpMetrics;
+pub use query::engine::{QueryEngine, QueryLimits};
 pub use router::{main_router, otlp_http_router};
 pub use state::{default_ingest_slots, AppState, Control, IngestLimits, TargetSource};
+pub use status::{LoadedConfig, ServerInfo, PROMETHEUS_API_VERSION};

@@ -1,5 +1,6 @@
 //! Vigil's own metrics for the API layer. Label values are bounded: protocols come from
-//! `Protocol::name`, reasons from `RejectReason::as_str` or a fixed list here.
+//! `Protocol::name`, reasons from `RejectReason::as_str` or a fixed list here, query kinds and
+//! outcomes from fixed strings (`instant`/`range`, `success` or an `errorType`).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -23,7 +24,13 @@ pub struct RequestLabels {
     pub code: u16,
 }
 
-/// Ingest counters, shared by every push handler.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueryLabels {
+    pub kind: &'static str,
+    pub outcome: &'static str,
+}
+
+/// Ingest and query counters, shared by the handlers.
 #[derive(Clone, Debug, Default)]
 pub struct HttpMetrics {
     /// `vigil_samples_ingested_total{protocol}`
@@ -32,6 +39,8 @@ pub struct HttpMetrics {
     pub samples_rejected: Family<RejectLabels, Counter>,
     /// `vigil_ingest_requests_total{protocol,code}`
     pub requests: Family<RequestLabels, Counter>,
+    /// `vigil_queries_total{kind,outcome}`: PromQL queries answered.
+    pub queries: Family<QueryLabels, Counter>,
 }
 
 impl HttpMetrics {
@@ -52,6 +61,11 @@ impl HttpMetrics {
             "vigil_ingest_requests",
             "Push requests answered, by protocol and status code",
             m.requests.clone(),
+        );
+        registry.register(
+            "vigil_queries",
+            "PromQL queries answered, by kind (instant, range) and outcome (success or the error type)",
+            m.queries.clone(),
         );
         m
     }

@@ -69,10 +69,38 @@ impl Params {
     pub fn time(&self, name: &str) -> Result<Option<Timestamp>, ApiError> {
         match self.get(name) {
             None | Some("") => Ok(None),
+            // Prometheus's wording for optional times (`parseTimeParam`).
             Some(s) => parse_time(s).map(Some).ok_or_else(|| {
                 ApiError::bad_data(format!(
-                    "invalid parameter {name:?}: cannot parse {s:?} to a valid timestamp"
+                    "invalid parameter {name:?}: invalid time value for '{name}': cannot parse {s:?} to a valid timestamp"
                 ))
+            }),
+        }
+    }
+
+    /// A time parameter the request cannot do without (`start`/`end` of a range query).
+    ///
+    /// # Errors
+    /// An absent or unparsable value, worded as Prometheus words it.
+    pub fn required_time(&self, name: &str) -> Result<Timestamp, ApiError> {
+        let s = self.get(name).unwrap_or("");
+        parse_time(s).ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "invalid parameter {name:?}: cannot parse {s:?} to a valid timestamp"
+            ))
+        })
+    }
+
+    /// A duration parameter in Prometheus's syntax (float seconds or `1m30s`), in nanoseconds
+    /// as Go's `time.Duration` holds it; absent or empty gives `None`.
+    ///
+    /// # Errors
+    /// A value that is neither, named after the parameter.
+    pub fn duration(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(s) => parse_duration(s).map(Some).map_err(|reason| {
+                ApiError::bad_data(format!("invalid parameter {name:?}: {reason}"))
             }),
         }
     }
@@ -107,11 +135,119 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
         #[allow(clippy::cast_possible_truncation)]
         return Some(ms as i64);
     }
-    let t = humantime::parse_rfc3339_weak(s).ok()?;
-    match t.duration_since(std::time::UNIX_EPOCH) {
+    // humantime reads UTC (`Z`) only; RFC 3339 also allows a numeric offset, which is applied
+    // here.
+    let (base, offset_ms) = split_utc_offset(s)?;
+    let t = humantime::parse_rfc3339_weak(&base).ok()?;
+    let ms = match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).ok(),
         Err(e) => i64::try_from(e.duration().as_millis()).ok().map(|v| -v),
+    }?;
+    ms.checked_sub(offset_ms)
+}
+
+/// `2015-07-01T22:10:51+02:00` → (`2015-07-01T22:10:51Z`, +2 h in ms); other text unchanged.
+fn split_utc_offset(s: &str) -> Option<(String, i64)> {
+    let b = s.as_bytes();
+    let n = b.len();
+    let is_offset = n > 6
+        && matches!(b.get(n - 6), Some(b'+' | b'-'))
+        && b.get(n - 3) == Some(&b':')
+        && s.contains('T')
+        && [n - 5, n - 4, n - 2, n - 1]
+            .iter()
+            .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit));
+    if !is_offset {
+        return Some((s.to_owned(), 0));
     }
+    let hours: i64 = s.get(n - 5..n - 3)?.parse().ok()?;
+    let minutes: i64 = s.get(n - 2..)?.parse().ok()?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let sign = if b.get(n - 6) == Some(&b'-') { -1 } else { 1 };
+    Some((
+        format!("{}Z", s.get(..n - 6)?),
+        sign * (hours * 3_600_000 + minutes * 60_000),
+    ))
+}
+
+/// Go's `time.Duration` range in nanoseconds, as an exclusive bound both ways.
+const MAX_DURATION_NS: f64 = 9.223_372_036_854_776e18;
+
+/// A duration as Prometheus's API reads it (`parseDuration`): float seconds, or Prometheus's
+/// duration syntax (`1h30m`, `15s`, `250ms`, units `y w d h m s ms`, largest first). Returns
+/// nanoseconds; float seconds may be zero or negative, which callers judge.
+///
+/// # Errors
+/// Prometheus's wording: `cannot parse "x" to a valid duration`.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        let ns = secs * 1e9;
+        if ns.is_nan() {
+            return Err(format!("cannot parse {s:?} to a valid duration"));
+        }
+        if !(-MAX_DURATION_NS..MAX_DURATION_NS).contains(&ns) {
+            return Err(format!(
+                "cannot parse {s:?} to a valid duration. It overflows int64"
+            ));
+        }
+        // In range by the check above.
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(ns as i64);
+    }
+    prom_duration_ms(s)
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
+}
+
+/// Prometheus's duration syntax (`model.ParseDuration`) in milliseconds.
+fn prom_duration_ms(s: &str) -> Option<i64> {
+    const UNITS: [(&str, i64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("ms", 1),
+        ("m", 60_000),
+        ("s", 1000),
+    ];
+    // Position of each unit in the required largest-first order (`ms` is smallest).
+    let rank = |u: &str| match u {
+        "y" => 0,
+        "w" => 1,
+        "d" => 2,
+        "h" => 3,
+        "m" => 4,
+        "s" => 5,
+        _ => 6,
+    };
+    if s == "0" {
+        return Some(0);
+    }
+    let mut rest = s;
+    let mut total: i64 = 0;
+    let mut last_rank: Option<usize> = None;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: i64 = rest.get(..digits)?.parse().ok()?;
+        rest = rest.get(digits..)?;
+        let (unit, mult) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
+        let r = rank(unit);
+        if last_rank.is_some_and(|l| r <= l) {
+            return None;
+        }
+        last_rank = Some(r);
+        rest = rest.get(unit.len()..)?;
+        total = total.checked_add(n.checked_mul(*mult)?)?;
+    }
+    Some(total)
 }
 
 #[cfg(test)]
@@ -128,6 +264,36 @@ mod tests {
         );
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("NaN"), None);
+    }
+
+    #[test]
+    fn times_with_offsets() {
+        assert_eq!(
+            parse_time("2015-07-01T22:10:51.781+02:00"),
+            Some(1_435_781_451_781)
+        );
+        assert_eq!(
+            parse_time("2015-07-01T15:40:51.781-04:30"),
+            Some(1_435_781_451_781)
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15"), Ok(15_000_000_000));
+        assert_eq!(parse_duration("0.5"), Ok(500_000_000));
+        assert_eq!(parse_duration("15s"), Ok(15_000_000_000));
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("1h"), Ok(3_600_000_000_000));
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("-1"), Ok(-1_000_000_000));
+        assert_eq!(
+            parse_duration("1s1m"),
+            Err("cannot parse \"1s1m\" to a valid duration".to_owned())
+        );
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("1e300").is_err());
     }
 
     #[test]

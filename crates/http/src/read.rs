@@ -1,12 +1,11 @@
 //! Prometheus's read-side metadata API (series, labels, label values, TSDB status) and the
-//! VictoriaMetrics-shaped raw export. PromQL queries arrive with the next roadmap step.
+//! VictoriaMetrics-shaped raw export. PromQL queries are in `query`.
 
 use std::collections::{BTreeSet, HashSet};
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Map, Value};
 use vigil_model::{is_stale_nan, Labels, Matcher};
 use vigil_storage::{MetricStore, TimeRange};
@@ -14,14 +13,24 @@ use vigil_storage::{MetricStore, TimeRange};
 use crate::params::Params;
 use crate::{ApiError, AppState};
 
-fn success(data: Value, warnings: Vec<String>) -> Response {
-    let mut body = json!({ "status": "success", "data": data });
+/// Prometheus's success envelope, fields in its order: `status`, `data`, `warnings`.
+pub(crate) fn success(data: Value, warnings: Vec<String>) -> Response {
+    // Serialising a `Value` cannot fail: its map keys are strings.
+    let data = serde_json::to_string(&data).unwrap_or_else(|_| "null".to_owned());
+    success_raw(&data, warnings)
+}
+
+/// [`success`] with `data` already JSON text, for data whose field order matters.
+pub(crate) fn success_raw(data: &str, warnings: Vec<String>) -> Response {
+    let mut body = String::with_capacity(data.len() + 64);
+    body.push_str("{\"status\":\"success\",\"data\":");
+    body.push_str(data);
     if !warnings.is_empty() {
-        if let Some(o) = body.as_object_mut() {
-            o.insert("warnings".into(), json!(warnings));
-        }
+        body.push_str(",\"warnings\":");
+        body.push_str(&serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".to_owned()));
     }
-    Json(body).into_response()
+    body.push('}');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 pub fn labels_json(l: &Labels) -> Value {

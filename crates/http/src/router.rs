@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::params::Params;
-use crate::{ingest, ops, read, ApiError, AppState};
+use crate::{federate, ingest, metadata, ops, query, read, status, ApiError, AppState};
 
 /// Parameters from the query string and, for form-encoded POSTs, the body.
 fn params(q: Option<String>, headers: &HeaderMap, body: &Bytes) -> Params {
@@ -29,7 +29,14 @@ macro_rules! read_handler {
     };
 }
 
-/// The main port: push receivers, Prometheus read API, ops endpoints.
+macro_rules! status_handler {
+    ($f:path) => {
+        |State(st): State<AppState>| async move { respond($f(&st).await) }
+    };
+}
+
+/// The main port: push receivers, Prometheus read and query APIs, federation, status and ops
+/// endpoints.
 pub fn main_router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -69,6 +76,48 @@ pub fn main_router(state: AppState) -> Router {
                  headers: HeaderMap,
                  body: Bytes| async move {
                     respond(read::label_values(&st, name, params(q, &headers, &body)).await)
+                },
+            ),
+        )
+        .route(
+            "/api/v1/query",
+            get(read_handler!(query::instant)).post(read_handler!(query::instant)),
+        )
+        .route(
+            "/api/v1/query_range",
+            get(read_handler!(query::range)).post(read_handler!(query::range)),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(read_handler!(query::format)).post(read_handler!(query::format)),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(read_handler!(query::parse)).post(read_handler!(query::parse)),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(read_handler!(query::exemplars)).post(read_handler!(query::exemplars)),
+        )
+        .route("/api/v1/metadata", get(read_handler!(metadata::metadata)))
+        .route(
+            "/api/v1/status/buildinfo",
+            get(status_handler!(status::buildinfo)),
+        )
+        .route(
+            "/api/v1/status/runtimeinfo",
+            get(status_handler!(status::runtimeinfo)),
+        )
+        .route("/api/v1/status/flags", get(status_handler!(status::flags)))
+        .route(
+            "/api/v1/status/config",
+            get(status_handler!(status::config)),
+        )
+        .route(
+            "/federate",
+            get(
+                |State(st): State<AppState>, RawQuery(q): RawQuery| async move {
+                    federate::federate(&st, Params::new(q.as_deref(), None)).await
                 },
             ),
         )

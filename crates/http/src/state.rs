@@ -4,16 +4,20 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 use vigil_codec::DecodeLimits;
-use vigil_model::{Clock, SeriesLimits};
+use vigil_model::{Clock, MetricMetadata, SeriesLimits};
 use vigil_storage::MetricStore;
 
-use crate::HttpMetrics;
+use crate::{HttpMetrics, LoadedConfig, MetadataCatalog, QueryEngine, ServerInfo};
 
 /// Scrape target status, provided by the server from its scrape manager. Values are already in
 /// the JSON shape of Prometheus's `/api/v1/targets` entries.
 pub trait TargetSource: Send + Sync {
     /// Active and dropped targets, from one snapshot.
     fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>);
+
+    /// HELP/TYPE/UNIT from the last scrape of every active target, one entry per target and
+    /// family (duplicates across targets included).
+    fn metadata(&self) -> Vec<MetricMetadata>;
 }
 
 /// Operations the server performs on request.
@@ -46,6 +50,14 @@ pub struct AppState {
     /// Decode-and-append jobs allowed at once; further pushes wait for a slot. Each job may hold
     /// a body of up to the decompressed limit, so this bounds ingest memory.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// PromQL evaluation with its limits and queue.
+    pub query: Arc<QueryEngine>,
+    /// Metric metadata declared by pushes.
+    pub metadata: Arc<MetadataCatalog>,
+    /// Facts for the status endpoints, fixed at start.
+    pub info: Arc<ServerInfo>,
+    /// The configuration in force; replaced on reload.
+    pub config: Arc<RwLock<LoadedConfig>>,
 }
 
 /// Concurrent ingest jobs: enough to keep every core busy while one job waits on fsync.

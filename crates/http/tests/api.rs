@@ -8,14 +8,20 @@ use axum::http::{Request, StatusCode};
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 use tower::ServiceExt;
-use vigil_http::{main_router, AppState, Control, HttpMetrics, IngestLimits, TargetSource};
-use vigil_model::{Batch, Labels, ManualClock, Sample};
+use vigil_http::{
+    main_router, AppState, Control, HttpMetrics, IngestLimits, LoadedConfig, MetadataCatalog,
+    QueryEngine, QueryLimits, ServerInfo, TargetSource,
+};
+use vigil_model::{Batch, Labels, ManualClock, MetricMetadata, Sample};
 use vigil_storage::MemStore;
 
 struct NoTargets;
 impl TargetSource for NoTargets {
     fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
         (Vec::new(), Vec::new())
+    }
+    fn metadata(&self) -> Vec<MetricMetadata> {
+        Vec::new()
     }
 }
 struct NoReload;
@@ -28,8 +34,13 @@ impl Control for NoReload {
 fn state() -> AppState {
     let mut registry = Registry::default();
     let metrics = HttpMetrics::new(&mut registry);
+    let store = Arc::new(MemStore::new(3_600_000));
     AppState {
-        store: Arc::new(MemStore::new(3_600_000)),
+        query: Arc::new(QueryEngine::new(store.clone(), QueryLimits::default())),
+        metadata: Arc::new(MetadataCatalog::new()),
+        info: Arc::new(ServerInfo::default()),
+        config: Arc::new(RwLock::new(LoadedConfig::default())),
+        store,
         clock: Arc::new(ManualClock::new(1_700_000_000_000)),
         targets: Arc::new(NoTargets),
         control: Arc::new(NoReload),
@@ -171,5 +182,66 @@ async fn ops_endpoints() {
     assert!(
         body.contains("vigil_ingest_requests_total{protocol=\"remote_write\",code=\"204\"} 1"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn instant_query_time_defaults_to_the_injected_clock() {
+    let st = state();
+    let (s, body) = call(
+        &st,
+        Request::get("/api/v1/query?query=time()")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"1700000000"]}}"#
+    );
+}
+
+#[tokio::test]
+async fn federate_uses_the_injected_clock_and_lookback() {
+    let st = state();
+    let req = Request::post("/api/v1/write")
+        .body(Body::from(rw_body()))
+        .expect("req");
+    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
+    let (s, body) = call(
+        &st,
+        Request::get("/federate?match[]=m")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // The clock stands at the first sample; the second (1 s later) is in the future.
+    assert_eq!(
+        body,
+        "# TYPE m untyped\nm{job=\"j\",instance=\"\"} 1.5 1700000000000\n"
+    );
+}
+
+#[tokio::test]
+async fn pushed_metadata_is_served() {
+    let st = state();
+    let body = "# HELP m_total Things.\n# TYPE m_total counter\nm_total 1\n";
+    let req = Request::post("/api/v1/import/prometheus")
+        .body(Body::from(body))
+        .expect("req");
+    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
+    let (s, body) = call(
+        &st,
+        Request::get("/api/v1/metadata")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"m_total":[{"type":"counter","help":"Things.","unit":""}]}}"#
     );
 }

@@ -1,7 +1,7 @@
 //! Series selectors (`up{job="api"}`), as `match[]` parameters of the metadata APIs take them.
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 use vigil_model::{MatchOp, Matcher, METRIC_NAME_LABEL};
 
 use crate::PromqlError;
@@ -14,7 +14,7 @@ use crate::PromqlError;
 /// matchers all match the empty string (Prometheus refuses those, as they would select
 /// everything); `or` alternatives, which the metadata APIs do not take.
 pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, PromqlError> {
-    let expr = parser::parse(text)
+    let expr = crate::parse::parse(text)
         .map_err(|e| PromqlError::Parse(format!("invalid parameter {text:?}: {e}")))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(PromqlError::Invalid(format!(

@@ -18,7 +18,13 @@ fn check(yaml: &str) -> Result<ScrapeSettings, ConfigError> {
 #[test]
 fn realistic_prometheus_yml() {
     let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/prometheus.yml"),
+        // Cargo's runtime value first: a target dir shared by clones at different paths can hold
+        // a binary built elsewhere, whose compile-time path is stale.
+        std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("testdata/prometheus.yml"),
     )
     .expect("testdata");
     let s = validate_in_dir(&parse(&text), Path::new("/etc/prometheus")).expect("valid");

@@ -26,7 +26,7 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Config file (Prometheus's `global` and `scrape_configs`, plus Vigil's `server`,
-    /// `storage` and `limits` sections). SIGHUP or `POST /-/reload` re-read it.
+    /// `storage`, `limits` and `query` sections). SIGHUP or `POST /-/reload` re-read it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where all data lives.

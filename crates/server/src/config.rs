@@ -1,14 +1,15 @@
 //! The configuration file: read raw, then validated into [`Settings`] ready to wire.
 //!
 //! One YAML file whose sections reuse the incumbents' formats (`global`, `scrape_configs` as in
-//! `prometheus.yml`) next to Vigil's own (`server`, `storage`, `limits`). No file is needed to
-//! start: every field has a default. Errors come out as `file:line: reason`.
+//! `prometheus.yml`) next to Vigil's own (`server`, `storage`, `limits`, `query`). No file is
+//! needed to start: every field has a default. Errors come out as `file:line: reason`.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 use vigil_codec::DecodeLimits;
+use vigil_http::QueryLimits;
 use vigil_model::SeriesLimits;
 use vigil_scrape::config::{GlobalConfig, RawScrapeConfig, ScrapeConfig, ScrapeSettings};
 use vigil_scrape::{ByteSize, PromDuration};
@@ -29,6 +30,8 @@ pub struct RawConfig {
     pub storage: StorageSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub query: QuerySection,
     /// Prometheus sections Vigil reads later in its roadmap; accepted (so a `prometheus.yml`
     /// loads unchanged) and reported as not yet in effect.
     #[serde(default)]
@@ -88,6 +91,20 @@ pub struct LimitsSection {
     pub max_label_value_length: Option<usize>,
 }
 
+/// PromQL evaluation limits (Prometheus's `--query.*` flags).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySection {
+    /// Most samples one query may load (default 50000000); over → 422.
+    pub max_samples: Option<usize>,
+    /// Longest a query may run, time in the queue included (default 2m); over → 503.
+    pub timeout: Option<PromDuration>,
+    /// Queries evaluated at once (default 20); more wait in a queue.
+    pub max_concurrency: Option<usize>,
+    /// How far back an instant selector looks for a sample (default 5m).
+    pub lookback_delta: Option<PromDuration>,
+}
+
 /// How the WAL reaches disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsyncPolicy {
@@ -109,7 +126,10 @@ pub struct Settings {
     pub max_series: u64,
     pub decode_limits: DecodeLimits,
     pub series_limits: SeriesLimits,
+    pub query_limits: QueryLimits,
     pub scrape: ScrapeSettings,
+    /// The file's YAML with secrets masked, for `/api/v1/status/config`; empty without a file.
+    pub config_yaml: String,
     /// Sections accepted but not yet in effect, to be logged at start.
     pub ignored_sections: Vec<&'static str>,
 }
@@ -172,7 +192,63 @@ pub fn parse(text: &str, file: &str) -> Result<Settings, ConfigError> {
             reason: strip_location(&e.to_string()),
         })?
     };
-    validate(raw, file, &YamlPositions::new(text))
+    let mut settings = validate(raw, file, &YamlPositions::new(text))?;
+    settings.config_yaml = masked_yaml(text);
+    Ok(settings)
+}
+
+/// Keys whose values are credentials, as Prometheus's `Secret` fields are: shown as
+/// `<secret>` by `/api/v1/status/config`.
+const SECRET_KEYS: [&str; 7] = [
+    "password",
+    "credentials",
+    "bearer_token",
+    "client_secret",
+    "key",
+    "secrets",
+    "proxy_connect_header",
+];
+
+fn mask_all(v: &mut serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Sequence(s) => s.iter_mut().for_each(mask_all),
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| mask_all(v)),
+        Value::Tagged(t) => mask_all(&mut t.value),
+        Value::Null => {}
+        other => *other = Value::String("<secret>".to_owned()),
+    }
+}
+
+fn mask_secrets(v: &mut serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Sequence(s) => s.iter_mut().for_each(mask_secrets),
+        Value::Mapping(m) => {
+            for (k, v) in m.iter_mut() {
+                if k.as_str().is_some_and(|k| SECRET_KEYS.contains(&k)) {
+                    mask_all(v);
+                } else {
+                    mask_secrets(v);
+                }
+            }
+        }
+        Value::Tagged(t) => mask_secrets(&mut t.value),
+        _ => {}
+    }
+}
+
+/// The config text re-serialised with secrets masked (comments and layout are not kept, as
+/// Prometheus also serves its parsed config rather than the file).
+fn masked_yaml(text: &str) -> String {
+    let Ok(mut v) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
+        return String::new();
+    };
+    if v.is_null() {
+        return String::new();
+    }
+    mask_secrets(&mut v);
+    serde_yaml_ng::to_string(&v).unwrap_or_default()
 }
 
 /// serde_yaml_ng appends " at line N column M"; the line goes in front instead.
@@ -272,6 +348,8 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
             .unwrap_or(s.max_label_value_len),
     };
 
+    let query_limits = query_limits(&raw.query).map_err(|(path, reason)| err(path, reason))?;
+
     let mut ignored_sections = Vec::new();
     for (present, name) in [
         (raw.rule_files.is_some(), "rule_files"),
@@ -321,9 +399,35 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
         max_series: raw.storage.max_series.unwrap_or(0),
         decode_limits,
         series_limits,
+        query_limits,
         scrape,
+        config_yaml: String::new(),
         ignored_sections,
     })
+}
+
+fn query_limits(q: &QuerySection) -> Result<QueryLimits, (&'static str, String)> {
+    let d = QueryLimits::default();
+    let limits = QueryLimits {
+        max_samples: q.max_samples.unwrap_or(d.max_samples),
+        timeout: q.timeout.map_or(d.timeout, PromDuration::as_std),
+        max_concurrency: q.max_concurrency.unwrap_or(d.max_concurrency),
+        lookback_delta: q
+            .lookback_delta
+            .map_or(d.lookback_delta, PromDuration::as_std),
+    };
+    let positive = [
+        ("query.max_samples", limits.max_samples == 0),
+        ("query.timeout", limits.timeout.is_zero()),
+        ("query.max_concurrency", limits.max_concurrency == 0),
+        ("query.lookback_delta", limits.lookback_delta.is_zero()),
+    ];
+    for (path, zero) in positive {
+        if zero {
+            return Err((path, "must be greater than 0".to_owned()));
+        }
+    }
+    Ok(limits)
 }
 
 #[cfg(test)]
@@ -361,6 +465,43 @@ mod tests {
         )
         .expect_err("bad fsync");
         assert_eq!(e.to_string(), "p.yml:3: storage.wal_fsync: invalid value \"sometimes\": expected always, never, or a duration such as 1s");
+    }
+
+    #[test]
+    fn query_limits_default_and_validate() {
+        let s = parse("", "vigil.yml").expect("defaults");
+        assert_eq!(s.query_limits, QueryLimits::default());
+        let s = parse(
+            "query:\n  timeout: 10s\n  max_concurrency: 2\n  max_samples: 1000\n  lookback_delta: 1m\n",
+            "v.yml",
+        )
+        .expect("valid");
+        assert_eq!(s.query_limits.timeout, Duration::from_secs(10));
+        assert_eq!(s.query_limits.max_concurrency, 2);
+        assert_eq!(s.query_limits.max_samples, 1000);
+        assert_eq!(s.query_limits.lookback_delta, Duration::from_secs(60));
+        let e = parse("query:\n  max_concurrency: 0\n", "v.yml").expect_err("zero");
+        assert_eq!(
+            e.to_string(),
+            "v.yml:2: query.max_concurrency: must be greater than 0"
+        );
+        let e = parse("query:\n  timeout: soon\n", "v.yml").expect_err("bad duration");
+        assert!(e.to_string().starts_with("v.yml:2:"), "{e}");
+    }
+
+    #[test]
+    fn config_yaml_masks_secrets() {
+        let text = "global:\n  external_labels:\n    dc: eu\nscrape_configs:\n  - job_name: a\n    basic_auth:\n      username: u\n      password: hunter2\n  - job_name: b\n    authorization:\n      credentials: tok\n";
+        let s = parse(text, "v.yml").expect("valid");
+        assert!(s.config_yaml.contains("username: u"), "{}", s.config_yaml);
+        assert!(s.config_yaml.contains("dc: eu"), "{}", s.config_yaml);
+        assert!(!s.config_yaml.contains("hunter2"), "{}", s.config_yaml);
+        assert!(!s.config_yaml.contains("tok"), "{}", s.config_yaml);
+        assert!(
+            s.config_yaml.contains("password: <secret>"),
+            "{}",
+            s.config_yaml
+        );
     }
 
     #[test]

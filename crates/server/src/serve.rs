@@ -12,10 +12,13 @@ use parking_lot::{Mutex, RwLock};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use vigil_http::{AppState, Control, HttpMetrics, IngestLimits, TargetSource};
-use vigil_model::{Clock, SystemClock};
+use vigil_http::{
+    AppState, Control, HttpMetrics, IngestLimits, LoadedConfig, MetadataCatalog, QueryEngine,
+    ServerInfo, TargetSource,
+};
+use vigil_model::{Clock, MetricMetadata, SystemClock};
 use vigil_scrape::{ManagerOptions, ScrapeManager};
-use vigil_storage::{MetricAppend, MetricStore};
+use vigil_storage::{MetricAppend, MetricSelect, MetricStore};
 use vigil_tsdb::{Tsdb, TsdbOptions};
 
 use crate::cli::ServeArgs;
@@ -84,8 +87,11 @@ fn load_settings(args: &ServeArgs) -> Result<Settings> {
 struct Reloader {
     args: ServeArgs,
     rt: tokio::runtime::Handle,
+    clock: Arc<dyn Clock>,
     scrape: Arc<ScrapeManager>,
     limits: Arc<RwLock<IngestLimits>>,
+    query: Arc<QueryEngine>,
+    config: Arc<RwLock<LoadedConfig>>,
     /// Serialises reloads.
     lock: Mutex<()>,
 }
@@ -93,14 +99,31 @@ struct Reloader {
 impl Control for Reloader {
     fn reload(&self) -> Result<(), String> {
         let _g = self.lock.lock();
-        let s = load_settings(&self.args).map_err(|e| format!("{e:#}"))?;
+        let s = match load_settings(&self.args) {
+            Ok(s) => s,
+            Err(e) => {
+                self.config.write().reload_success = false;
+                return Err(format!("{e:#}"));
+            }
+        };
         *self.limits.write() = IngestLimits {
             decode: s.decode_limits,
             series: s.series_limits,
         };
+        self.query.set_limits(s.query_limits);
+        *self.config.write() = loaded_config(&s, self.clock.now_ms());
         self.rt.block_on(self.scrape.apply(&s.scrape));
         tracing::info!("configuration reloaded");
         Ok(())
+    }
+}
+
+fn loaded_config(s: &Settings, now_ms: i64) -> LoadedConfig {
+    LoadedConfig {
+        yaml: s.config_yaml.clone(),
+        external_labels: s.scrape.global.external_labels.clone(),
+        loaded_at_ms: now_ms,
+        reload_success: true,
     }
 }
 
@@ -111,6 +134,117 @@ impl TargetSource for Targets {
         let t = self.0.targets();
         (to_json(&t.active_targets), to_json(&t.dropped_targets))
     }
+
+    fn metadata(&self) -> Vec<MetricMetadata> {
+        self.0
+            .metadata()
+            .into_iter()
+            .flat_map(|t| t.metadata)
+            .collect()
+    }
+}
+
+/// What `/api/v1/status/flags` and `runtimeinfo` report.
+fn server_info(args: &ServeArgs, s: &Settings, start_ms: i64) -> ServerInfo {
+    let retention_time = duration_string(s.retention_time);
+    let retention_size = base2_bytes(s.retention_size);
+    let storage_retention = match s.retention_size {
+        0 => retention_time.clone(),
+        _ => format!("{retention_time} or {retention_size}"),
+    };
+    let addr = |a: &Option<String>| a.clone().unwrap_or_default();
+    let flags = [
+        (
+            "config",
+            args.config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        ("data-dir", args.data_dir.display().to_string()),
+        ("listen", addr(&s.listen)),
+        ("otlp-grpc-listen", addr(&s.otlp_grpc_listen)),
+        ("otlp-http-listen", addr(&s.otlp_http_listen)),
+        ("retention.time", retention_time),
+        ("retention.size", retention_size),
+        ("log.level", args.log_level.clone()),
+        (
+            "query.lookback-delta",
+            duration_string(s.query_limits.lookback_delta),
+        ),
+        (
+            "query.max-concurrency",
+            s.query_limits.max_concurrency.to_string(),
+        ),
+        ("query.max-samples", s.query_limits.max_samples.to_string()),
+        ("query.timeout", duration_string(s.query_limits.timeout)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    ServerInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        start_time_ms: start_ms,
+        cwd: std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default(),
+        flags,
+        storage_retention,
+    }
+}
+
+/// A duration as Prometheus prints one (`model.Duration.String`): years and weeks only when
+/// they divide it exactly (`15d`, not `2w1d`), then days down to milliseconds.
+fn duration_string(d: Duration) -> String {
+    let mut ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    let day = 86_400_000;
+    for (unit, mult, exact) in [
+        ("y", 365 * day, true),
+        ("w", 7 * day, true),
+        ("d", day, false),
+        ("h", 3_600_000, false),
+        ("m", 60_000, false),
+        ("s", 1000, false),
+        ("ms", 1, false),
+    ] {
+        if exact && ms % mult != 0 {
+            continue;
+        }
+        let v = ms / mult;
+        if v > 0 {
+            out.push_str(&format!("{v}{unit}"));
+            ms -= v * mult;
+        }
+    }
+    out
+}
+
+/// A byte count as Prometheus prints sizes (`units.Base2Bytes`): the largest binary unit that
+/// divides it.
+fn base2_bytes(n: u64) -> String {
+    if n == 0 {
+        return "0B".to_owned();
+    }
+    for (unit, shift) in [
+        ("EiB", 60),
+        ("PiB", 50),
+        ("TiB", 40),
+        ("GiB", 30),
+        ("MiB", 20),
+        ("KiB", 10),
+    ] {
+        if n % (1u64 << shift) == 0 {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    format!("{n}B")
 }
 
 fn to_json<T: serde::Serialize>(v: &[T]) -> Vec<serde_json::Value> {
@@ -165,11 +299,18 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         series: settings.series_limits,
     }));
     let ready = Arc::new(AtomicBool::new(false));
+    let select: Arc<dyn MetricSelect> = tsdb.clone();
+    let query = Arc::new(QueryEngine::new(select, settings.query_limits));
+    let start_ms = clock.now_ms();
+    let config = Arc::new(RwLock::new(loaded_config(&settings, start_ms)));
     let reloader = Arc::new(Reloader {
         args: args.clone(),
         rt: tokio::runtime::Handle::current(),
+        clock: clock.clone(),
         scrape: scrape.clone(),
         limits: limits.clone(),
+        query: query.clone(),
+        config: config.clone(),
         lock: Mutex::new(()),
     });
     let state = AppState {
@@ -182,6 +323,10 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         metrics: http_metrics,
         ready: ready.clone(),
         ingest_slots: vigil_http::default_ingest_slots(),
+        query,
+        metadata: Arc::new(MetadataCatalog::new()),
+        info: Arc::new(server_info(&args, &settings, start_ms)),
+        config,
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -340,5 +485,20 @@ async fn wait_for_shutdown(reloader: &Reloader) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_as_prometheus_prints_them() {
+        assert_eq!(duration_string(Duration::from_secs(15 * 86400)), "15d");
+        assert_eq!(duration_string(Duration::from_secs(14 * 86400)), "2w");
+        assert_eq!(duration_string(Duration::from_secs(120)), "2m");
+        assert_eq!(duration_string(Duration::from_millis(90_500)), "1m30s500ms");
+        assert_eq!(base2_bytes(50 << 30), "50GiB");
+        assert_eq!(base2_bytes(1000), "1000B");
     }
 }

@@ -231,7 +231,12 @@ fn out_of_order_after_flush_becomes_an_overlapping_block_then_merges() {
 /// Regenerate (only when deliberately changing the format) with `BLESS=1`.
 #[test]
 fn frozen_v1_block_fixture_opens() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/v1");
+    // Cargo's runtime value first: a target dir shared by clones at different paths can hold
+    // a binary built elsewhere, whose compile-time path is stale.
+    let fixture = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("testdata/v1");
     let a = l(&[("__name__", "fixture_total"), ("job", "a")]);
     let b = l(&[("__name__", "fixture_gauge"), ("job", "b")]);
     let want_a: Vec<(i64, f64)> = (0..300)

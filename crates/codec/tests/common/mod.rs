@@ -7,7 +7,13 @@ use std::path::PathBuf;
 pub fn testdata(sub: &str) -> Option<PathBuf> {
     let base = match std::env::var_os("VIGIL_TESTDATA") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
+        // Cargo's runtime value first: a target dir shared by clones at different paths can hold
+        // a binary built elsewhere, whose compile-time path is stale.
+        None => PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../../shared/testdata"),
     };
     let dir = base.join(sub);
     if dir.is_dir() {

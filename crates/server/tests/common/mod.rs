@@ -175,6 +175,19 @@ impl Drop for Vigil {
     }
 }
 
+/// One remote_write request to any receiver (Vigil, or Prometheus with
+/// `--web.enable-remote-write-receiver`), with the headers Prometheus sends.
+pub fn remote_write_to(url: &str, b: &vigil_model::Batch) -> reqwest::blocking::Response {
+    client()
+        .post(url)
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(vigil_codec::remote_write::encode(b))
+        .send()
+        .expect("post")
+}
+
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -39,7 +39,13 @@ pub fn testdata_dir() -> Option<std::path::PathBuf> {
     let dir = match std::env::var_os("VIGIL_TESTDATA") {
         Some(d) => std::path::PathBuf::from(d).join("promql"),
         None => {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/promql")
+            // Cargo's runtime value first: a target dir shared by clones at different paths can hold
+            // a binary built elsewhere, whose compile-time path is stale.
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared/testdata/promql")
         }
     };
     dir.is_dir().then_some(dir)

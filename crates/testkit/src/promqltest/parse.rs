@@ -122,7 +122,12 @@ fn parse_load(lines: &[&str], i: usize) -> Result<(usize, Command), PromqlTestEr
                     }
                     t = t.saturating_add(step_ms);
                 }
-                load.series.push((labels, samples));
+                // A series defined twice in one block: the later definition wins, as upstream.
+                if let Some(slot) = load.series.iter_mut().find(|(l, _)| *l == labels) {
+                    slot.1 = samples;
+                } else {
+                    load.series.push((labels, samples));
+                }
             }
             SeriesLine::Unsupported(labels, reason) => {
                 load.unsupported.push(UnsupportedSeries {
@@ -437,14 +442,13 @@ fn experimental_syntax(expr: &str) -> Option<String> {
     let checks = CHECKS.get_or_init(|| {
         [
             (
-                r"\]\s*(anchored|smoothed)\b",
+                r"(\]|\}|[a-zA-Z0-9_:])\s+(anchored|smoothed)\b",
                 "extended range selectors (anchored/smoothed)",
             ),
             (
                 r"\bfill(_left|_right)?\s*\(",
                 "binary operator fill modifiers",
             ),
-            (r"\binfo\s*\(", "the experimental info() function"),
             (r"__(type|unit)__", "type-and-unit labels"),
             (
                 r"\[[^\]]*[-+*/%^()][^\]]*\]",
@@ -468,7 +472,7 @@ fn experimental_syntax(expr: &str) -> Option<String> {
 }
 
 /// `expr` with the contents of every string literal removed.
-fn blank_strings(expr: &str) -> String {
+pub(crate) fn blank_strings(expr: &str) -> String {
     let mut out = String::with_capacity(expr.len());
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -588,7 +592,7 @@ mod tests {
             "x[5m] anchored",
             "x offset (1m+1m)",
             "x offset 1m * 2",
-            "info(x)",
+            "metric smoothed",
             "x{__type__=\"counter\"}",
         ] {
             let e = one_eval(&format!("eval instant at 1m {expr}\n"));

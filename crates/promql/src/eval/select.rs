@@ -1,0 +1,228 @@
+//! Selectors: reading storage once for the whole query span and sliding over the steps.
+
+use std::time::{Duration, SystemTime};
+
+use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
+use promql_parser::parser::{AtModifier, Offset, VectorSelector};
+use vigil_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME_LABEL};
+use vigil_storage::{SeriesData, TimeRange};
+
+use super::call::RangeArg;
+use super::{Ctx, RangeSeries};
+use crate::value::StepSeries;
+use crate::PromqlError;
+
+/// Milliseconds of a parser duration, saturating.
+pub(crate) fn duration_ms(d: &Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Signed milliseconds of an `offset` modifier (0 when absent).
+pub(crate) fn offset_ms(offset: Option<&Offset>) -> i64 {
+    match offset {
+        None => 0,
+        Some(Offset::Pos(d)) => duration_ms(d),
+        Some(Offset::Neg(d)) => -duration_ms(d),
+    }
+}
+
+/// The fixed evaluation time an `@` modifier pins, in milliseconds.
+pub(crate) fn at_ms(ctx: &Ctx<'_>, at: Option<&AtModifier>) -> Option<i64> {
+    let q = ctx.query.query_steps;
+    match at? {
+        AtModifier::Start => Some(q.start),
+        AtModifier::End => Some(q.end),
+        AtModifier::At(t) => Some(system_time_ms(*t)),
+    }
+}
+
+fn system_time_ms(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => duration_ms(&d),
+        Err(e) => -duration_ms(&e.duration()),
+    }
+}
+
+/// The time each step of the grid reads at: the step time (or the `@` time) minus the offset.
+pub(crate) fn eval_times(
+    ctx: &Ctx<'_>,
+    at: Option<&AtModifier>,
+    offset: Option<&Offset>,
+) -> Vec<i64> {
+    let off = offset_ms(offset);
+    let at = at_ms(ctx, at);
+    ctx.steps
+        .iter()
+        .map(|t| at.unwrap_or(t).saturating_sub(off))
+        .collect()
+}
+
+/// The selector's matchers as storage matchers: one list per `or` alternative.
+fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, PromqlError> {
+    let convert = |list: &[PMatcher]| -> Result<Vec<Matcher>, PromqlError> {
+        let mut out = Vec::with_capacity(list.len() + 1);
+        if let Some(name) = &vs.name {
+            out.push(Matcher::equal(METRIC_NAME_LABEL, name.clone()));
+        }
+        for m in list {
+            let op = match m.op {
+                PMatchOp::Equal => MatchOp::Equal,
+                PMatchOp::NotEqual => MatchOp::NotEqual,
+                PMatchOp::Re(_) => MatchOp::Regex,
+                PMatchOp::NotRe(_) => MatchOp::NotRegex,
+            };
+            out.push(
+                Matcher::new(op, m.name.clone(), m.value.clone())
+                    .map_err(|e| PromqlError::Parse(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    };
+    if vs.matchers.or_matchers.is_empty() {
+        Ok(vec![convert(&vs.matchers.matchers)?])
+    } else {
+        vs.matchers
+            .or_matchers
+            .iter()
+            .map(|alt| convert(alt))
+            .collect()
+    }
+}
+
+/// Reads the matching series with their samples in `[start, end]`, sorted by labels.
+fn fetch(
+    ctx: &Ctx<'_>,
+    vs: &VectorSelector,
+    start: i64,
+    end: i64,
+) -> Result<Vec<SeriesData>, PromqlError> {
+    let sets = matcher_sets(vs)?;
+    let range = TimeRange::new(start, end);
+    let mut out: Vec<SeriesData> = Vec::new();
+    for matchers in &sets {
+        for series in ctx.query.store.select(matchers, range)? {
+            let series = series?;
+            ctx.query
+                .loaded
+                .fetch_add(series.samples.len(), std::sync::atomic::Ordering::Relaxed);
+            out.push(series);
+        }
+        ctx.check_deadline()?;
+    }
+    if sets.len() > 1 {
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.dedup_by(|a, b| a.labels == b.labels);
+    }
+    Ok(out)
+}
+
+/// An instant-vector selector over the grid: at each step, the newest sample in
+/// `(t - lookback, t]` unless it is a staleness marker. With `timestamps`, the value is the
+/// sample's own timestamp in seconds (what `timestamp(selector)` returns).
+pub(crate) fn select_vector(
+    ctx: &Ctx<'_>,
+    vs: &VectorSelector,
+    timestamps: bool,
+) -> Result<Vec<StepSeries>, PromqlError> {
+    let times = eval_times(ctx, vs.at.as_ref(), vs.offset.as_ref());
+    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let lookback = ctx.query.lookback_ms;
+    let data = fetch(ctx, vs, first.saturating_sub(lookback) + 1, last)?;
+    let mut out = Vec::with_capacity(data.len());
+    for series in data {
+        let samples = &series.samples;
+        let mut points = Vec::new();
+        let mut j = 0usize; // samples[..j] have t <= the current eval time
+        for (i, &te) in times.iter().enumerate() {
+            if i > 0 && times.get(i - 1).is_some_and(|&prev| te < prev) {
+                j = 0;
+            }
+            while samples.get(j).is_some_and(|s| s.t <= te) {
+                j += 1;
+            }
+            let Some(s) = j.checked_sub(1).and_then(|k| samples.get(k)) else {
+                continue;
+            };
+            if s.t <= te - lookback || is_stale_nan(s.v) {
+                continue;
+            }
+            let v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
+            points.push(Sample {
+                t: ctx.steps.ts(i),
+                v,
+            });
+        }
+        if points.is_empty() {
+            continue;
+        }
+        ctx.add_samples(points.len())?;
+        out.push(StepSeries {
+            labels: series.labels,
+            drop_name: timestamps,
+            points,
+        });
+    }
+    Ok(out)
+}
+
+/// A range selector `sel[range]` over the grid.
+pub(crate) fn select_range(
+    ctx: &Ctx<'_>,
+    vs: &VectorSelector,
+    range: &Duration,
+) -> Result<RangeArg, PromqlError> {
+    let range_ms = duration_ms(range);
+    let ends = eval_times(ctx, vs.at.as_ref(), vs.offset.as_ref());
+    let (Some(&first), Some(&last)) = (ends.iter().min(), ends.iter().max()) else {
+        return Ok(RangeArg {
+            series: Vec::new(),
+            range_ms,
+            ends,
+        });
+    };
+    let data = fetch(ctx, vs, first.saturating_sub(range_ms) + 1, last)?;
+    let mut series = Vec::with_capacity(data.len());
+    for s in data {
+        let samples: Vec<Sample> = s
+            .samples
+            .into_iter()
+            .filter(|s| !is_stale_nan(s.v))
+            .collect();
+        if samples.is_empty() {
+            continue;
+        }
+        ctx.add_samples(samples.len())?;
+        series.push(RangeSeries {
+            labels: s.labels,
+            samples,
+        });
+    }
+    Ok(RangeArg {
+        series,
+        range_ms,
+        ends,
+    })
+}
+
+/// The samples of `samples` in the window ending at `end` (inclusive) of length `range_ms`
+/// (exclusive start), as a sub-slice.
+pub(crate) fn window(samples: &[Sample], end: i64, range_ms: i64) -> &[Sample] {
+    let start = end.saturating_sub(range_ms);
+    let lo = samples.partition_point(|s| s.t <= start);
+    let hi = samples.partition_point(|s| s.t <= end);
+    samples.get(lo..hi.max(lo)).unwrap_or(&[])
+}
+
+/// Labels with the metric name removed, and with it the metadata labels Prometheus derives from
+/// it (`__type__`, `__unit__`).
+pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
+    const RESERVED: [&str; 3] = [METRIC_NAME_LABEL, "__type__", "__unit__"];
+    if !labels.iter().any(|l| RESERVED.contains(&l.name.as_str())) {
+        return labels.clone();
+    }
+    let mut b = labels.builder();
+    b.retain(|l| !RESERVED.contains(&l.name.as_str()));
+    b.build()
+}
