@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 /// Go's `strconv.AppendFloat(v, 'e', -1, 64)` for a finite value.
 fn go_exp(out: &mut String, v: f64) {
-    out.push_str(&vigil_promql::go_format_e(v));
+    vigil_promql::go_write_e(out, v);
 }
 
 fn special(out: &mut String, v: f64) -> bool {
@@ -37,7 +37,7 @@ pub fn json_float(out: &mut String, v: f64) {
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         go_exp(out, v);
     } else {
-        out.push_str(&vigil_promql::go_format_f(v));
+        vigil_promql::go_write_f(out, v);
     }
 }
 
@@ -46,7 +46,7 @@ pub fn json_float(out: &mut String, v: f64) {
 /// unlike vector and matrix samples.
 pub fn json_scalar(out: &mut String, v: f64) {
     if !special(out, v) {
-        out.push_str(&vigil_promql::go_format_f(v));
+        vigil_promql::go_write_f(out, v);
     }
 }
 

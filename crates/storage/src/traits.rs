@@ -149,6 +149,22 @@ pub trait MetricSelect: Send + Sync {
     fn select(&self, matchers: &[Matcher], range: TimeRange)
         -> Result<SeriesSet<'_>, StorageError>;
 
+    /// [`MetricSelect::select`] split into at most `parts` streams over consecutive runs of its
+    /// result, so that a caller can read them on several cores; concatenated in order they are
+    /// exactly what `select` returns. Stores that cannot split return one stream.
+    ///
+    /// # Errors
+    /// As `select`.
+    fn select_parts(
+        &self,
+        matchers: &[Matcher],
+        range: TimeRange,
+        parts: usize,
+    ) -> Result<Vec<SeriesSet<'_>>, StorageError> {
+        let _ = parts;
+        Ok(vec![self.select(matchers, range)?])
+    }
+
     /// Label sets of the matching series with samples in `range`, sorted, without samples.
     ///
     /// # Errors

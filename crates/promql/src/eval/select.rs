@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::{AtModifier, Offset, VectorSelector};
+use rayon::prelude::*;
 use vigil_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME_LABEL};
 use vigil_storage::{SeriesData, TimeRange};
 
@@ -89,6 +90,9 @@ fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, PromqlError> {
     }
 }
 
+/// Below this many candidate series a selector reads storage on the calling thread.
+const PARALLEL_SERIES: usize = 512;
+
 /// Reads the matching series with their samples in `[start, end]`, sorted by labels.
 fn fetch(
     ctx: &Ctx<'_>,
@@ -100,12 +104,38 @@ fn fetch(
     let range = TimeRange::new(start, end);
     let mut out: Vec<SeriesData> = Vec::new();
     for matchers in &sets {
-        for series in ctx.query.store.select(matchers, range)? {
-            let series = series?;
-            ctx.query
-                .loaded
-                .fetch_add(series.samples.len(), std::sync::atomic::Ordering::Relaxed);
-            out.push(series);
+        // Decoding is most of a selector's cost: read the store's parts on all cores, in order.
+        let parts = ctx
+            .query
+            .store
+            .select_parts(matchers, range, rayon::current_num_threads())?;
+        let candidates: usize = parts
+            .iter()
+            .map(|p| p.size_hint().1.unwrap_or(usize::MAX))
+            .fold(0, usize::saturating_add);
+        let read_part = |part: vigil_storage::SeriesSet<'_>| {
+            let mut got = Vec::new();
+            for (i, series) in part.enumerate() {
+                if i % 1024 == 1023 {
+                    ctx.check_deadline()?;
+                }
+                got.push(series?);
+            }
+            Ok::<_, PromqlError>(got)
+        };
+        // Handing a few series to other threads costs more than reading them here.
+        let read: Vec<Result<Vec<SeriesData>, PromqlError>> = if candidates < PARALLEL_SERIES {
+            parts.into_iter().map(read_part).collect()
+        } else {
+            parts.into_par_iter().map(read_part).collect()
+        };
+        for part in read {
+            for series in part? {
+                ctx.query
+                    .loaded
+                    .fetch_add(series.samples.len(), std::sync::atomic::Ordering::Relaxed);
+                out.push(series);
+            }
         }
         ctx.check_deadline()?;
     }

@@ -3,6 +3,8 @@
 //! differs from Rust's `Display` in when it switches to exponent form and how it writes the
 //! exponent (`1e+06`, not `1e6`).
 
+use std::fmt::Write;
+
 /// `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. `%g`/`%v` without precision (`+Inf` signed).
 pub fn format_g(f: f64) -> String {
     format_g_prec(f, None)
@@ -86,82 +88,186 @@ pub(crate) fn format_g_prec(f: f64, prec: Option<usize>) -> String {
     out
 }
 
-/// The shortest decimal that reads back as `f`, in `{:e}` form, choosing between equally close
-/// candidates as Go does (the even last digit): Rust's `Display` rounds such ties up, so
-/// `0.190799713134765625` would print as `…563` where Go prints `…562`.
-fn shortest_sci(f: f64) -> String {
-    let shortest = format!("{f:e}");
-    let digits = shortest
-        .split('e')
-        .next()
-        .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
-    // Exact formatting to the same number of digits picks the nearest decimal, ties to even.
-    let nearest = format!("{:.*e}", digits.saturating_sub(1), f);
-    if nearest
-        .parse::<f64>()
-        .is_ok_and(|back| back.to_bits() == f.to_bits())
-    {
-        nearest
+/// The shortest decimal that reads back as a finite, non-negative `f`: its significant digits
+/// and the position of the decimal point (Go's `decimalSlice`: value = 0.d1d2… × 10^point).
+/// Digits come from Ryū, the algorithm Go's `strconv` uses for shortest formatting, so ties
+/// between equally close candidates resolve the same way (to the even digit; Rust's `Display`
+/// resolves them upwards: `0.190799713134765625` is `…562` in Go, `…563` in Rust).
+struct Shortest {
+    digits: [u8; 24],
+    len: usize,
+    point: i32,
+}
+
+impl Shortest {
+    fn of(f: f64) -> Shortest {
+        let mut buf = ryu::Buffer::new();
+        let text = buf.format_finite(f.abs());
+        let (mantissa, exp) = match text.split_once('e') {
+            Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+            None => (text, 0),
+        };
+        let mut out = Shortest {
+            digits: [0; 24],
+            len: 0,
+            point: exp,
+        };
+        let mut seen_point = false;
+        let mut int_digits = 0i32;
+        for b in mantissa.bytes() {
+            if b == b'.' {
+                seen_point = true;
+                continue;
+            }
+            if !seen_point {
+                int_digits += 1;
+            }
+            if out.len == 0 && b == b'0' {
+                // Leading zeros move the point instead.
+                if seen_point {
+                    out.point -= 1;
+                } else {
+                    int_digits -= 1;
+                }
+                continue;
+            }
+            if let Some(slot) = out.digits.get_mut(out.len) {
+                *slot = b;
+                out.len += 1;
+            }
+        }
+        while out.len > 1 && out.digits.get(out.len - 1) == Some(&b'0') {
+            out.len -= 1;
+        }
+        if out.len == 0 {
+            out.digits[0] = b'0';
+            out.len = 1;
+            out.point = 1;
+            return out;
+        }
+        out.point += int_digits;
+        out
+    }
+
+    fn digits(&self) -> &[u8] {
+        self.digits.get(..self.len).unwrap_or(&[])
+    }
+}
+
+fn push_digits(out: &mut String, d: &[u8]) {
+    for &b in d {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends Go's spelling of NaN and the infinities; false for finite values.
+fn push_special(out: &mut String, f: f64) -> bool {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if f == f64::NEG_INFINITY {
+        out.push_str("-Inf");
     } else {
-        shortest
+        return false;
     }
+    true
 }
 
-/// `strconv.FormatFloat(f, 'e', -1, 64)`: the shortest decimal in exponent form with Go's
-/// exponent spelling (`1e-07`, `1.5e+21`).
-pub fn format_e(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_owned();
+/// Appends `strconv.FormatFloat(f, 'e', -1, 64)`: the shortest decimal in exponent form with
+/// Go's exponent spelling (`1e-07`, `1.5e+21`).
+pub fn write_e(out: &mut String, f: f64) {
+    if push_special(out, f) {
+        return;
     }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    if f.is_sign_negative() {
+        out.push('-');
     }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    let sci = shortest_sci(f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let esign = if exp < 0 { '-' } else { '+' };
-    format!("{sign}{mantissa}e{esign}{:02}", exp.unsigned_abs())
-}
-
-/// `strconv.FormatFloat(f, 'f', -1, 64)`: the shortest decimal that reads back as `f`, never in
-/// exponent form (`1e21` is `1000000000000000000000`), `+Inf`/`-Inf`/`NaN` as Prometheus writes
-/// them.
-pub fn format_f(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_owned();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
     if f == 0.0 {
-        return format!("{sign}0");
+        out.push_str("0e+00");
+        return;
     }
-    let sci = shortest_sci(f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let nd = i64::try_from(digits.len()).unwrap_or(1);
-    let mut out = String::from(sign);
-    if exp < 0 {
+    let d = Shortest::of(f);
+    let digits = d.digits();
+    push_digits(out, digits.get(..1).unwrap_or(&[]));
+    if digits.len() > 1 {
+        out.push('.');
+        push_digits(out, digits.get(1..).unwrap_or(&[]));
+    }
+    let exp = d.point - 1;
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    let abs = exp.unsigned_abs();
+    if abs < 10 {
+        out.push('0');
+    }
+    let _ = write!(out, "{abs}");
+}
+
+/// Appends `strconv.FormatFloat(f, 'f', -1, 64)`: the shortest decimal, never in exponent form
+/// (`1e21` is `1000000000000000000000`).
+pub fn write_f(out: &mut String, f: f64) {
+    if push_special(out, f) {
+        return;
+    }
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    if f == 0.0 {
+        out.push('0');
+        return;
+    }
+    let d = Shortest::of(f);
+    let digits = d.digits();
+    let point = d.point;
+    if point <= 0 {
         out.push_str("0.");
-        for _ in 0..(-exp - 1) {
+        for _ in point..0 {
             out.push('0');
         }
-        out.push_str(&digits);
-    } else if exp + 1 >= nd {
-        out.push_str(&digits);
-        for _ in 0..(exp + 1 - nd) {
+        push_digits(out, digits);
+        return;
+    }
+    let int_len = usize::try_from(point).unwrap_or(0);
+    if int_len >= digits.len() {
+        push_digits(out, digits);
+        for _ in digits.len()..int_len {
             out.push('0');
         }
     } else {
-        let int_len = usize::try_from(exp + 1).unwrap_or(1);
-        out.push_str(digits.get(..int_len).unwrap_or(""));
+        push_digits(out, digits.get(..int_len).unwrap_or(&[]));
         out.push('.');
-        out.push_str(digits.get(int_len..).unwrap_or(""));
+        push_digits(out, digits.get(int_len..).unwrap_or(&[]));
     }
-    out
+}
+
+/// `strconv.FormatFloat(f, 'e', -1, 64)`.
+pub fn format_e(f: f64) -> String {
+    let mut s = String::with_capacity(24);
+    write_e(&mut s, f);
+    s
+}
+
+/// `strconv.FormatFloat(f, 'f', -1, 64)`, with `+Inf`/`-Inf`/`NaN` as Prometheus writes them.
+pub fn format_f(f: f64) -> String {
+    let mut s = String::with_capacity(24);
+    write_f(&mut s, f);
+    s
+}
+
+/// The shortest decimal of a finite non-negative `f` in `d.ddde±x` form, for `%g`.
+fn shortest_sci(f: f64) -> String {
+    let d = Shortest::of(f);
+    let digits = d.digits();
+    let mut s = String::with_capacity(24);
+    push_digits(&mut s, digits.get(..1).unwrap_or(&[]));
+    if digits.len() > 1 {
+        s.push('.');
+        push_digits(&mut s, digits.get(1..).unwrap_or(&[]));
+    }
+    s.push('e');
+    s.push_str(&(d.point - 1).to_string());
+    s
 }
 
 /// Prometheus's `FormatOpenMetricsFloat`: `%g`, with `.0` appended to integral values.
@@ -180,6 +286,32 @@ pub(crate) fn format_openmetrics(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shortest_round_trips_with_display_length() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = f64::from_bits(x);
+            if !f.is_finite() {
+                continue;
+            }
+            let s = format_f(f);
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{s}");
+            let e = format_e(f);
+            assert_eq!(e.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{e}");
+            let digits = |t: &str| t.bytes().filter(u8::is_ascii_digit).count();
+            let rust = format!("{:e}", f.abs());
+            let ours = e.split('e').next().unwrap_or("");
+            assert_eq!(
+                digits(ours),
+                digits(rust.split('e').next().unwrap_or("")),
+                "{f:e}"
+            );
+        }
+    }
 
     #[test]
     fn e_format() {

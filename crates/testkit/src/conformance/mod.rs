@@ -127,6 +127,32 @@ fn select(store: &dyn MetricStore, ms: &[Matcher], r: TimeRange) -> Vec<SeriesDa
     .collect()
 }
 
+fn select_parts(
+    store: &dyn MetricStore,
+    ms: &[Matcher],
+    r: TimeRange,
+    parts: usize,
+) -> Vec<Vec<SeriesData>> {
+    let sets = match store.select_parts(ms, r, parts) {
+        Ok(s) => s,
+        Err(e) => panic!("select_parts failed: {e}"),
+    };
+    assert!(
+        sets.len() <= parts.max(1),
+        "select_parts({parts}) gave {} parts",
+        sets.len()
+    );
+    sets.into_iter()
+        .map(|set| {
+            set.map(|s| match s {
+                Ok(s) => s,
+                Err(e) => panic!("select_parts stream failed: {e}"),
+            })
+            .collect()
+        })
+        .collect()
+}
+
 fn all_name() -> Matcher {
     re("__name__", ".+")
 }
@@ -182,6 +208,18 @@ fn assert_same_view(
             bits(&b.samples),
             "{what}: samples of {} in {range:?}",
             a.labels
+        );
+    }
+    for parts in [1, 2, 3, 7] {
+        let split = select_parts(got, matchers, range, parts);
+        assert!(
+            split.len() <= g.len().max(1),
+            "{what}: select_parts({parts}) gave more parts than series"
+        );
+        let joined: Vec<SeriesData> = split.into_iter().flatten().collect();
+        assert_eq!(
+            joined, g,
+            "{what}: select_parts({parts}) differs from select"
         );
     }
     let gs = got.series(matchers, range).unwrap_or_default();

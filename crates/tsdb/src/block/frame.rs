@@ -76,6 +76,28 @@ pub fn parse_header(h: &[u8], max_raw: usize) -> Result<FrameHeader, DecodeError
     Ok(fh)
 }
 
+thread_local! {
+    /// One decompression context per thread: creating one costs more than decompressing a
+    /// small page.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn zstd_decompress(stored: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return zstd::bulk::decompress(stored, capacity);
+        };
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(stored, capacity),
+            None => zstd::bulk::decompress(stored, capacity),
+        }
+    })
+}
+
 /// Checks and decodes the stored bytes of a frame.
 pub fn decode_body(fh: &FrameHeader, stored: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if stored.len() != fh.stored_len {
@@ -87,7 +109,7 @@ pub fn decode_body(fh: &FrameHeader, stored: &[u8]) -> Result<Vec<u8>, DecodeErr
     if fh.codec == CODEC_RAW {
         return Ok(stored.to_vec());
     }
-    let out = zstd::bulk::decompress(stored, fh.raw_len)
+    let out = zstd_decompress(stored, fh.raw_len)
         .map_err(|_| DecodeError("zstd frame does not decompress"))?;
     if out.len() != fh.raw_len {
         return Err(DecodeError("frame decompressed to the wrong length"));

@@ -52,6 +52,11 @@ impl SelectIter<'_> {
 impl Iterator for SelectIter<'_> {
     type Item = Result<SeriesData, StorageError>;
 
+    /// At most one series per candidate (candidates without samples in range are skipped).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.groups.len()))
+    }
+
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (labels, locs) = self.groups.next()?;
@@ -94,9 +99,13 @@ impl Tsdb {
         }
         let refs = self.head.postings_for(matchers);
         let mut head = self.head.labels_for(&refs, range, exact);
-        head.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        head.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let from_blocks = !entries.is_empty();
         entries.extend(head.into_iter().map(|(l, r)| (l, Loc::Head(r))));
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if from_blocks {
+            // Stable: a series in several blocks and the head keeps its sources in time order.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let mut groups: Vec<(Labels, Vec<Loc>)> = Vec::new();
         for (labels, loc) in entries {
             match groups.last_mut() {
@@ -137,6 +146,34 @@ impl MetricSelect for Tsdb {
             groups: groups.into_iter(),
             range,
         }))
+    }
+
+    fn select_parts(
+        &self,
+        matchers: &[Matcher],
+        range: TimeRange,
+        parts: usize,
+    ) -> Result<Vec<SeriesSet<'_>>, StorageError> {
+        let blocks = self.blocks_in(range);
+        let groups = self.candidates(&blocks, matchers, range, false)?;
+        let per_part = groups.len().div_ceil(parts.max(1)).max(1);
+        let mut sets: Vec<SeriesSet<'_>> = Vec::with_capacity(parts.max(1));
+        let mut groups = groups.into_iter();
+        loop {
+            let chunk: Vec<(Labels, Vec<Loc>)> = groups.by_ref().take(per_part).collect();
+            if chunk.is_empty() && !sets.is_empty() {
+                break;
+            }
+            let caches = blocks.iter().map(|_| PageCache::default()).collect();
+            sets.push(Box::new(SelectIter {
+                db: self,
+                blocks: blocks.clone(),
+                caches,
+                groups: chunk.into_iter(),
+                range,
+            }));
+        }
+        Ok(sets)
     }
 
     fn series(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<Labels>, StorageError> {
