@@ -5,6 +5,8 @@
 //! feeds it the group's members in input order, point by point; only the steps actually touched
 //! are finalised and reset, so sparse groups cost their points, not the grid.
 
+use crate::math::kahan::kahan_inc;
+use crate::math::stats::quantile;
 use rayon::prelude::*;
 use vigil_model::Sample;
 
@@ -26,21 +28,6 @@ pub(super) enum FoldOp {
     Stddev,
     Stdvar,
     Quantile,
-}
-
-/// Kahan–Neumaier summation step, exactly as Prometheus's `kahansum.Inc` (an infinite sum
-/// resets the compensation).
-#[inline]
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
 }
 
 /// State of one group at one step.
@@ -131,34 +118,6 @@ impl Acc {
             _ => self.value,
         }
     }
-}
-
-/// Prometheus's `quantile`: NaN for no values or a NaN `q`, ±Inf outside [0, 1], otherwise
-/// linear interpolation between the closest ranks, NaN sorting below every number.
-pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
-    if values.is_empty() || q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    values.sort_unstable_by(|a, b| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    });
-    let n = values.len() as f64;
-    let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
-    let weight = rank - rank.floor();
-    // Both indices lie in [0, n - 1].
-    let at = |x: f64| values.get(x as usize).copied().unwrap_or(f64::NAN);
-    at(lower) * (1.0 - weight) + at(upper) * weight
 }
 
 #[derive(Default)]
