@@ -26,7 +26,7 @@ fn plain(code: StatusCode, msg: String) -> Response {
         .into_response()
 }
 
-/// `GET/POST /federate?match[]=…`. Errors are plain text, as Prometheus's are: 400 for a
+/// `GET /federate?match[]=…`. Errors are plain text, as Prometheus's are: 400 for a
 /// missing or invalid selector, 500 for a storage failure.
 pub async fn federate(st: &AppState, p: Params) -> Response {
     let sets = match p.matchers() {

@@ -231,7 +231,14 @@ fn plain(st: &AppState, protocol: Protocol, code: StatusCode, msg: String) -> Re
 /// sample when some were not (the rest are stored: Prometheus senders do not retry a 4xx).
 pub async fn remote_write(st: &AppState, headers: HeaderMap, body: Body) -> Response {
     let p = Protocol::RemoteWrite;
-    match ingest(st, p, &headers, body, Vec::new()).await {
+    let r = ingest(st, p, &headers, body, Vec::new()).await;
+    plain_result(st, p, r)
+}
+
+/// 204 when every sample was stored, 400 naming the first rejection when some were not, the
+/// kind's status when the request failed as a whole; the body is plain text.
+fn plain_result(st: &AppState, p: Protocol, r: Result<IngestResult, IngestError>) -> Response {
+    match r {
         Ok(r) => match r.message() {
             None => plain(st, p, StatusCode::NO_CONTENT, String::new()),
             Some(m) => plain(st, p, StatusCode::BAD_REQUEST, m),
@@ -268,13 +275,8 @@ pub async fn import_prometheus(
             }
         }
     }
-    match ingest(st, p, &headers, body, extra).await {
-        Ok(r) => match r.message() {
-            None => plain(st, p, StatusCode::NO_CONTENT, String::new()),
-            Some(m) => plain(st, p, StatusCode::BAD_REQUEST, m),
-        },
-        Err(e) => plain(st, p, status_for(e.kind), e.message),
-    }
+    let r = ingest(st, p, &headers, body, extra).await;
+    plain_result(st, p, r)
 }
 
 /// `POST /v1/metrics` (OTLP/HTTP): protobuf or JSON by Content-Type; 200 with an

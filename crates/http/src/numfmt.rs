@@ -4,15 +4,10 @@
 //! (`jsonutil.MarshalTimestamp`), and sample values in the text exposition format
 //! (`expfmt`'s `writeFloat`).
 //!
-//! The digits come from `vigil_promql`'s Go formatting (shortest round-trip decimal, ties to
+//! The digits come from `vigil_model`'s Go formatting (shortest round-trip decimal, ties to
 //! the even digit as Go breaks them; Rust's `Display` breaks them upwards).
 
 use std::fmt::Write;
-
-/// Go's `strconv.AppendFloat(v, 'e', -1, 64)` for a finite value.
-fn go_exp(out: &mut String, v: f64) {
-    vigil_promql::go_write_e(out, v);
-}
 
 fn special(out: &mut String, v: f64) -> bool {
     if v.is_nan() {
@@ -35,9 +30,10 @@ pub fn json_float(out: &mut String, v: f64) {
     }
     let abs = v.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        go_exp(out, v);
+        // Go's `strconv.AppendFloat(v, 'e', -1, 64)`.
+        vigil_model::go_write_e(out, v);
     } else {
-        vigil_promql::go_write_f(out, v);
+        vigil_model::go_write_f(out, v);
     }
 }
 
@@ -46,7 +42,7 @@ pub fn json_float(out: &mut String, v: f64) {
 /// unlike vector and matrix samples.
 pub fn json_scalar(out: &mut String, v: f64) {
     if !special(out, v) {
-        vigil_promql::go_write_f(out, v);
+        vigil_model::go_write_f(out, v);
     }
 }
 
@@ -96,7 +92,7 @@ pub fn text_float(out: &mut String, v: f64) {
         out.push('0');
         return;
     }
-    out.push_str(&vigil_promql::go_format_g(v));
+    out.push_str(&vigil_model::go_format_g(v));
 }
 
 /// A string as a JSON string literal, quotes included, escaped as Go's `encoding/json` (and

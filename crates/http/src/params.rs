@@ -196,58 +196,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         #[allow(clippy::cast_possible_truncation)]
         return Ok(ns as i64);
     }
-    prom_duration_ms(s)
+    vigil_model::parse_duration_ms(s)
+        .ok()
+        .and_then(|ms| i64::try_from(ms).ok())
         .and_then(|ms| ms.checked_mul(1_000_000))
         .ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
-}
-
-/// Prometheus's duration syntax (`model.ParseDuration`) in milliseconds.
-fn prom_duration_ms(s: &str) -> Option<i64> {
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("ms", 1),
-        ("m", 60_000),
-        ("s", 1000),
-    ];
-    // Position of each unit in the required largest-first order (`ms` is smallest).
-    let rank = |u: &str| match u {
-        "y" => 0,
-        "w" => 1,
-        "d" => 2,
-        "h" => 3,
-        "m" => 4,
-        "s" => 5,
-        _ => 6,
-    };
-    if s == "0" {
-        return Some(0);
-    }
-    let mut rest = s;
-    let mut total: i64 = 0;
-    let mut last_rank: Option<usize> = None;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest.get(..digits)?.parse().ok()?;
-        rest = rest.get(digits..)?;
-        let (unit, mult) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
-        let r = rank(unit);
-        if last_rank.is_some_and(|l| r <= l) {
-            return None;
-        }
-        last_rank = Some(r);
-        rest = rest.get(unit.len()..)?;
-        total = total.checked_add(n.checked_mul(*mult)?)?;
-    }
-    Some(total)
 }
 
 #[cfg(test)]

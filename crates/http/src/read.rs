@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use vigil_model::{is_stale_nan, Labels, Matcher};
-use vigil_storage::{MetricStore, TimeRange};
+use vigil_storage::{MetricStore, StorageError};
 
 use crate::params::Params;
 use crate::{ApiError, AppState};
@@ -65,7 +65,7 @@ pub async fn series(st: &AppState, p: Params) -> Result<Response, ApiError> {
     }
     let range = p.range()?;
     let limit = p.limit()?;
-    let mut out = blocking(st, move |s| union_series(s, &sets, range)).await?;
+    let mut out = blocking(st, move |s| union(&sets, |m| s.series(m, range))).await?;
     let mut warnings = Vec::new();
     truncate(&mut out, limit, &mut warnings);
     Ok(success(
@@ -74,14 +74,18 @@ pub async fn series(st: &AppState, p: Params) -> Result<Response, ApiError> {
     ))
 }
 
-fn union_series(
-    s: &dyn MetricStore,
+/// The sorted union of `read` over every `match[]` set; with none, `read` of no matchers as
+/// the store returns it.
+fn union<T: Ord>(
     sets: &[Vec<Matcher>],
-    range: TimeRange,
-) -> Result<Vec<Labels>, ApiError> {
+    read: impl Fn(&[Matcher]) -> Result<Vec<T>, StorageError>,
+) -> Result<Vec<T>, ApiError> {
+    if sets.is_empty() {
+        return Ok(read(&[])?);
+    }
     let mut all = BTreeSet::new();
     for m in sets {
-        all.extend(s.series(m, range)?);
+        all.extend(read(m)?);
     }
     Ok(all.into_iter().collect())
 }
@@ -91,17 +95,7 @@ pub async fn label_names(st: &AppState, p: Params) -> Result<Response, ApiError>
     let sets = p.matchers()?;
     let range = p.range()?;
     let limit = p.limit()?;
-    let mut out = blocking(st, move |s| {
-        if sets.is_empty() {
-            return Ok(s.label_names(&[], range)?);
-        }
-        let mut all = BTreeSet::new();
-        for m in &sets {
-            all.extend(s.label_names(m, range)?);
-        }
-        Ok(all.into_iter().collect::<Vec<_>>())
-    })
-    .await?;
+    let mut out = blocking(st, move |s| union(&sets, |m| s.label_names(m, range))).await?;
     let mut warnings = Vec::new();
     truncate(&mut out, limit, &mut warnings);
     Ok(success(json!(out), warnings))
@@ -116,14 +110,7 @@ pub async fn label_values(st: &AppState, name: String, p: Params) -> Result<Resp
     let range = p.range()?;
     let limit = p.limit()?;
     let mut out = blocking(st, move |s| {
-        if sets.is_empty() {
-            return Ok(s.label_values(&name, &[], range)?);
-        }
-        let mut all = BTreeSet::new();
-        for m in &sets {
-            all.extend(s.label_values(&name, m, range)?);
-        }
-        Ok(all.into_iter().collect::<Vec<_>>())
+        union(&sets, |m| s.label_values(&name, m, range))
     })
     .await?;
     let mut warnings = Vec::new();

@@ -64,6 +64,14 @@ async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+async fn get(st: &AppState, uri: &str) -> (StatusCode, String) {
+    call(st, Request::get(uri).body(Body::empty()).expect("req")).await
+}
+
+async fn post(st: &AppState, uri: &str, body: impl Into<Body>) -> (StatusCode, String) {
+    call(st, Request::post(uri).body(body.into()).expect("req")).await
+}
+
 fn rw_body() -> Vec<u8> {
     let mut b = Batch::new();
     let l = Labels::from_pairs([("__name__", "m"), ("job", "j")]).expect("labels");
@@ -89,13 +97,7 @@ async fn write_then_read_back() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
-    let (s, body) = call(
-        &st,
-        Request::get("/api/v1/export?match[]=m")
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await;
+    let (s, body) = get(&st, "/api/v1/export?match[]=m").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         body.trim(),
@@ -107,11 +109,10 @@ async fn write_then_read_back() {
         Labels::from_pairs([("__name__", "m"), ("job", "j")]).expect("labels"),
         Sample::new(1_700_000_000_000, 9.0),
     );
-    let (s, body) = call(
+    let (s, body) = post(
         &st,
-        Request::post("/api/v1/write")
-            .body(Body::from(vigil_codec::remote_write::encode(&dup)))
-            .expect("req"),
+        "/api/v1/write",
+        vigil_codec::remote_write::encode(&dup),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -129,7 +130,7 @@ async fn parameter_errors_are_bad_data() {
         "/api/v1/label/1bad/values",
         "/api/v1/export",
     ] {
-        let (s, body) = call(&st, Request::get(uri).body(Body::empty()).expect("req")).await;
+        let (s, body) = get(&st, uri).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["errorType"], "bad_data", "{uri}");
@@ -140,40 +141,16 @@ async fn parameter_errors_are_bad_data() {
 #[tokio::test]
 async fn ops_endpoints() {
     let st = state();
-    assert_eq!(
-        call(
-            &st,
-            Request::get("/-/healthy").body(Body::empty()).expect("req")
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(
-            &st,
-            Request::get("/-/ready").body(Body::empty()).expect("req")
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    let (s, body) = call(
-        &st,
-        Request::post("/-/reload").body(Body::empty()).expect("req"),
-    )
-    .await;
+    assert_eq!(get(&st, "/-/healthy").await.0, StatusCode::OK);
+    assert_eq!(get(&st, "/-/ready").await.0, StatusCode::OK);
+    let (s, body) = post(&st, "/-/reload", Body::empty()).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("no config file"));
-    let req = Request::post("/api/v1/write")
-        .body(Body::from(rw_body()))
-        .expect("req");
-    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
-    let (s, body) = call(
-        &st,
-        Request::get("/metrics").body(Body::empty()).expect("req"),
-    )
-    .await;
+    assert_eq!(
+        post(&st, "/api/v1/write", rw_body()).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = get(&st, "/metrics").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         body.contains("vigil_samples_ingested_total{protocol=\"remote_write\"} 2"),
@@ -188,13 +165,7 @@ async fn ops_endpoints() {
 #[tokio::test]
 async fn instant_query_time_defaults_to_the_injected_clock() {
     let st = state();
-    let (s, body) = call(
-        &st,
-        Request::get("/api/v1/query?query=time()")
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await;
+    let (s, body) = get(&st, "/api/v1/query?query=time()").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(
         body,
@@ -205,17 +176,11 @@ async fn instant_query_time_defaults_to_the_injected_clock() {
 #[tokio::test]
 async fn federate_uses_the_injected_clock_and_lookback() {
     let st = state();
-    let req = Request::post("/api/v1/write")
-        .body(Body::from(rw_body()))
-        .expect("req");
-    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
-    let (s, body) = call(
-        &st,
-        Request::get("/federate?match[]=m")
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await;
+    assert_eq!(
+        post(&st, "/api/v1/write", rw_body()).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = get(&st, "/federate?match[]=m").await;
     assert_eq!(s, StatusCode::OK);
     // The clock stands at the first sample; the second (1 s later) is in the future.
     assert_eq!(
@@ -228,20 +193,28 @@ async fn federate_uses_the_injected_clock_and_lookback() {
 async fn pushed_metadata_is_served() {
     let st = state();
     let body = "# HELP m_total Things.\n# TYPE m_total counter\nm_total 1\n";
-    let req = Request::post("/api/v1/import/prometheus")
-        .body(Body::from(body))
-        .expect("req");
-    assert_eq!(call(&st, req).await.0, StatusCode::NO_CONTENT);
-    let (s, body) = call(
-        &st,
-        Request::get("/api/v1/metadata")
-            .body(Body::empty())
-            .expect("req"),
-    )
-    .await;
+    assert_eq!(
+        post(&st, "/api/v1/import/prometheus", body).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = get(&st, "/api/v1/metadata").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         body,
         r#"{"status":"success","data":{"m_total":[{"type":"counter","help":"Things.","unit":""}]}}"#
     );
+}
+
+/// Regression: `end - start` of a range query overflowed i64 (a panic in debug builds) for
+/// times at the ends of the representable range; such a range is refused as too many points.
+#[tokio::test]
+async fn range_query_with_extreme_times_is_refused_not_overflowed() {
+    let st = state();
+    let (s, body) = get(
+        &st,
+        "/api/v1/query_range?query=1&start=-9000000000000000&end=9000000000000000&step=9000000000",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("exceeded maximum resolution"), "{body}");
 }

@@ -11,7 +11,9 @@
 
 mod batch;
 mod clock;
+mod duration;
 mod error;
+mod gofmt;
 mod labels;
 mod limits;
 mod matcher;
@@ -19,10 +21,16 @@ mod sample;
 
 pub use batch::{Batch, MetricMetadata, MetricType, SeriesSamples};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use duration::{format_duration_ms, parse_duration_ms};
 pub use error::{ErrorKind, ModelError};
+pub use gofmt::{
+    format_e as go_format_e, format_f as go_format_f, format_g as go_format_g,
+    format_g_prec as go_format_g_prec, format_openmetrics as go_format_openmetrics,
+    write_e as go_write_e, write_f as go_write_f,
+};
 pub use labels::{
     is_valid_label_name, is_valid_metric_name, Label, Labels, LabelsBuilder, METRIC_NAME_LABEL,
 };
 pub use limits::SeriesLimits;
 pub use matcher::{MatchOp, Matcher};
-pub use sample::{is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};
+pub use sample::{almost_equal, is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};

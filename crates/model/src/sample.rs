@@ -37,6 +37,29 @@ impl PartialEq for Sample {
 }
 impl Eq for Sample {}
 
+/// Whether `a` and `b` are equal within relative tolerance `epsilon` (Prometheus's
+/// `util/almost.Equal`): NaNs are equal to each other, a staleness marker only to another, and
+/// values next to zero compare by absolute difference against `epsilon` times the smallest
+/// normal float.
+pub fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    if is_stale_nan(a) || is_stale_nan(b) {
+        return is_stale_nan(a) && is_stale_nan(b);
+    }
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    #[allow(clippy::float_cmp)]
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < epsilon * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,13 @@
 //! The query entry point: parse, evaluate over the step grid, shape the result.
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use promql_parser::parser;
 use vigil_model::Timestamp;
 use vigil_storage::MetricSelect;
 
-use crate::eval::positions::ArgPositions;
 use crate::eval::{self, Annotations, Ctx, QueryState};
 use crate::parse::parse;
 use crate::value::{Steps, Value};
@@ -95,7 +94,8 @@ impl Engine {
         }
         let steps = Steps { start, end, step };
         // Prometheus's rule: more than 11,000 step intervals (so 11,001 points pass).
-        if (end - start) / step > MAX_POINTS_PER_SERIES as i64 {
+        // `abs_diff`: the span may not fit in an i64.
+        if end.abs_diff(start) / step.unsigned_abs() > MAX_POINTS_PER_SERIES as u64 {
             return Err(PromqlError::Invalid(
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".to_owned(),
             ));
@@ -129,7 +129,8 @@ impl Engine {
             samples: AtomicUsize::new(0),
             loaded: AtomicUsize::new(0),
             annotations: Mutex::new(Annotations::default()),
-            positions: ArgPositions::new(query, expr),
+            source: Some((query, expr)),
+            positions: OnceLock::new(),
         };
         let ctx = Ctx {
             steps,
@@ -150,5 +151,61 @@ fn type_name(t: parser::value::ValueType) -> &'static str {
         parser::value::ValueType::Scalar => "scalar",
         parser::value::ValueType::Matrix => "range vector",
         parser::value::ValueType::String => "string",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_model::Labels;
+    use vigil_storage::{MemStore, MetricAppend};
+
+    use super::*;
+
+    fn engine() -> Engine {
+        let store = Arc::new(MemStore::new(i64::MAX / 4));
+        let up = Labels::from_pairs([("__name__", "up")]).expect("labels");
+        let samples = vec![(i64::MIN + 1, 1.0), (0, 2.0), (1_700_000_000_000, 3.0)];
+        store
+            .append(&vigil_testkit::batch(&[(up, samples)]))
+            .expect("append");
+        Engine::new(store, EngineOptions::default())
+    }
+
+    #[test]
+    fn huge_subquery_grid_is_refused_not_allocated() {
+        let e = engine();
+        for q in [
+            "max_over_time(vector(1)[100y:1ms])",
+            "count_over_time(up[100y:1ms])",
+            "count_over_time(up[1000000y:1s] offset -1000000y)",
+        ] {
+            let err = e.instant(q, 1_700_000_000_000).expect_err(q);
+            assert!(matches!(err, PromqlError::Execution(_)), "{q}: {err}");
+        }
+    }
+
+    #[test]
+    fn extreme_offsets_and_ranges_do_not_overflow() {
+        let e = engine();
+        for q in [
+            "up offset 1000000y",
+            "up offset -1000000y",
+            "timestamp(up offset 1000000y)",
+            "rate(up[1000000y] offset 1000000y)",
+            "rate(up[1000000y] offset -1000000y)",
+            "max_over_time(vector(1)[1000000y:1000y] offset -1000000y)",
+            "max_over_time(up[1000000y:1000y] offset 1000000y)",
+            "up @ 9223372036854775.807",
+            "up[5m] @ 9223372036854775.807",
+            "info(up offset 1000000y)[5m:1m] offset 1000000y",
+        ] {
+            for t in [i64::MIN, 0, 1_700_000_000_000, i64::MAX] {
+                let _ = e.instant(q, t);
+            }
+        }
+        for q in ["up", "time()", "rate(up[5m])", "max_over_time(up[5m:1m])"] {
+            let _ = e.range(q, i64::MIN, i64::MAX, i64::MAX);
+            let _ = e.range(q, i64::MIN, i64::MAX, 1);
+        }
     }
 }

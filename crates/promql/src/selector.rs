@@ -1,8 +1,8 @@
 //! Series selectors (`up{job="api"}`), as `match[]` parameters of the metadata APIs take them.
 
-use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::Expr;
-use vigil_model::{MatchOp, Matcher, METRIC_NAME_LABEL};
+use vigil_model::{MatchOp, Matcher, ModelError, METRIC_NAME_LABEL};
 
 use crate::PromqlError;
 
@@ -26,15 +26,31 @@ pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, PromqlError> {
             "invalid parameter {text:?}: 'or' in a series selector is not supported here"
         )));
     }
-    let mut out = Vec::with_capacity(vs.matchers.matchers.len() + 1);
-    if let Some(name) = &vs.name {
+    let out = storage_matchers(vs.name.as_ref(), &vs.matchers.matchers)
+        .map_err(|e| PromqlError::Invalid(e.to_string()))?;
+    if out.iter().all(Matcher::matches_empty) {
+        return Err(PromqlError::Invalid(format!(
+            "invalid parameter {text:?}: match[] must contain at least one non-empty matcher"
+        )));
+    }
+    Ok(out)
+}
+
+/// A selector's matchers in storage form: the metric name written before the braces as a
+/// `__name__` matcher (not repeated when the braces say the same), then the matchers of `list`.
+///
+/// # Errors
+/// A matcher the model refuses (an invalid regex).
+pub(crate) fn storage_matchers(
+    name: Option<&String>,
+    list: &[PMatcher],
+) -> Result<Vec<Matcher>, ModelError> {
+    let mut out = Vec::with_capacity(list.len() + 1);
+    if let Some(name) = name {
         out.push(Matcher::equal(METRIC_NAME_LABEL, name.clone()));
     }
-    for m in &vs.matchers.matchers {
-        if vs.name.is_some()
-            && m.name == METRIC_NAME_LABEL
-            && matches!(m.op, PMatchOp::Equal)
-            && Some(&m.value) == vs.name.as_ref()
+    for m in list {
+        if m.name == METRIC_NAME_LABEL && matches!(m.op, PMatchOp::Equal) && Some(&m.value) == name
         {
             continue;
         }
@@ -44,15 +60,7 @@ pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, PromqlError> {
             PMatchOp::Re(_) => MatchOp::Regex,
             PMatchOp::NotRe(_) => MatchOp::NotRegex,
         };
-        out.push(
-            Matcher::new(op, m.name.clone(), m.value.clone())
-                .map_err(|e| PromqlError::Invalid(e.to_string()))?,
-        );
-    }
-    if out.iter().all(Matcher::matches_empty) {
-        return Err(PromqlError::Invalid(format!(
-            "invalid parameter {text:?}: match[] must contain at least one non-empty matcher"
-        )));
+        out.push(Matcher::new(op, m.name.clone(), m.value.clone())?);
     }
     Ok(out)
 }

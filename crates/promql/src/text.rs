@@ -19,6 +19,7 @@ use promql_parser::parser::{
 
 use crate::parse::parse;
 use crate::PromqlError;
+use vigil_model::go_format_f;
 
 /// A JSON-shaped value. Object fields keep the order they were built in; Prometheus serialises
 /// its tree from Go maps, whose keys come out sorted, so a JSON writer may sort them.
@@ -139,21 +140,6 @@ fn selector_fields(vs: &VectorSelector) -> Vec<(&'static str, SyntaxTree)> {
     ]
 }
 
-/// A number as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it.
-fn number_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        // Rust's `Display` for f64 is the shortest round-tripping decimal without an exponent,
-        // the same digits Go's 'f' format with precision -1 prints.
-        v.to_string()
-    }
-}
-
 fn value_type(t: ValueType) -> SyntaxTree {
     s(t.to_string())
 }
@@ -264,7 +250,7 @@ fn translate(e: &Expr) -> SyntaxTree {
         }
         Expr::NumberLiteral(n) => obj(vec![
             ("type", s("numberLiteral")),
-            ("val", s(number_text(n.val))),
+            ("val", s(go_format_f(n.val))),
         ]),
         Expr::Paren(p) => obj(vec![("type", s("parenExpr")), ("expr", translate(&p.expr))]),
         Expr::StringLiteral(l) => obj(vec![
@@ -361,10 +347,13 @@ mod tests {
 
     #[test]
     fn numbers_as_go_prints_them() {
-        assert_eq!(number_text(1e21), "1000000000000000000000");
-        assert_eq!(number_text(0.5), "0.5");
-        assert_eq!(number_text(f64::INFINITY), "+Inf");
-        assert_eq!(number_text(f64::NAN), "NaN");
+        let val = |q: &str| field(&parse_query_json(q).expect("parses"), "val").clone();
+        assert_eq!(val("1e21"), s("1000000000000000000000"));
+        assert_eq!(val("0.5"), s("0.5"));
+        assert_eq!(val("Inf"), s("+Inf"));
+        assert_eq!(val("NaN"), s("NaN"));
+        // Halfway between two 17-digit decimals: Go rounds to even, Rust's `Display` up.
+        assert_eq!(val("0.190799713134765625"), s("0.19079971313476562"));
     }
 
     #[test]

@@ -26,29 +26,39 @@ impl Steps {
         }
     }
 
-    /// Number of steps.
+    /// Number of steps (`usize::MAX` for a grid too large to count).
     pub fn len(&self) -> usize {
         if self.end < self.start || self.step <= 0 {
             return 0;
         }
-        usize::try_from((self.end - self.start) / self.step + 1).unwrap_or(0)
+        // In i128: the span of two i64 timestamps may not fit in an i64.
+        let n = (i128::from(self.end) - i128::from(self.start)) / i128::from(self.step) + 1;
+        usize::try_from(n).unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Timestamp of step `i`.
+    /// Timestamp of step `i` (`i < len()`).
     pub fn ts(&self, i: usize) -> Timestamp {
-        self.start + self.step * i as i64
+        // The step time lies within `[start, end]`, so wrapping arithmetic is exact even where
+        // `step * i` alone would overflow.
+        self.start.wrapping_add(self.step.wrapping_mul(i as i64))
     }
 
     /// Index of the step at timestamp `t`, if `t` is on the grid.
     pub fn index(&self, t: Timestamp) -> Option<usize> {
-        if t < self.start || t > self.end || (t - self.start) % self.step != 0 {
+        if t < self.start || t > self.end || self.step <= 0 {
             return None;
         }
-        usize::try_from((t - self.start) / self.step).ok()
+        // `t - start` fits in a u64 (not always in an i64) since `start <= t`.
+        let offset = t.abs_diff(self.start);
+        let step = self.step.unsigned_abs();
+        if offset % step != 0 {
+            return None;
+        }
+        usize::try_from(offset / step).ok()
     }
 
     /// Iterates the step timestamps.

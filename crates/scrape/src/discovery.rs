@@ -7,7 +7,7 @@
 //! keeps its previous targets and the error is logged; a file that disappears takes its
 //! targets with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -122,18 +122,12 @@ impl FileSd {
         }
     }
 
-    /// Lists the files matching the globs, in order, without duplicates.
-    fn list_files(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
+    /// Lists the files matching the globs, without duplicates.
+    fn list_files(&self) -> BTreeSet<PathBuf> {
+        let mut out = BTreeSet::new();
         for pattern in &self.settings.files {
             match glob::glob(pattern) {
-                Ok(paths) => {
-                    for p in paths.flatten() {
-                        if !out.contains(&p) {
-                            out.push(p);
-                        }
-                    }
-                }
+                Ok(paths) => out.extend(paths.flatten()),
                 Err(e) => {
                     tracing::error!(pattern = %pattern, error = %e, "invalid file_sd pattern");
                 }

@@ -1,25 +1,14 @@
 //! Prometheus's duration and byte-size syntax as used in `prometheus.yml`.
 //!
-//! Durations are `[0-9]+` followed by one of `y w d h m s ms`, largest unit first, each unit at
-//! most once (`1h30m`, `15s`, `100ms`, `1d`); a year is 365 days and a week 7 days; a bare `0`
-//! is allowed. Formatting is the inverse, so `90s` prints as `1m30s`, as Prometheus prints it in
-//! `__scrape_interval__` and the targets API.
+//! Durations use `vigil_model`'s parser and formatter (`1h30m`, `15s`, `100ms`, `0`); this module
+//! adds the serde wrapper config files need. Formatting is the inverse of parsing, so `90s`
+//! prints as `1m30s`, as Prometheus prints it in `__scrape_interval__` and the targets API.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-
-const UNITS_MS: [(&str, u64); 7] = [
-    ("y", 365 * 24 * 3_600_000),
-    ("w", 7 * 24 * 3_600_000),
-    ("d", 24 * 3_600_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1_000),
-    ("ms", 1),
-];
 
 /// A duration written in Prometheus syntax, millisecond resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -53,53 +42,7 @@ impl PromDuration {
     /// # Errors
     /// A string that is not in the syntax above, or a value too large to represent.
     pub fn parse(s: &str) -> Result<Self, String> {
-        if s == "0" {
-            return Ok(PromDuration::ZERO);
-        }
-        if s.is_empty() {
-            return Err("empty duration string".to_owned());
-        }
-        let invalid = || format!("not a valid duration string: {s:?}");
-        let mut rest = s;
-        let mut total: u64 = 0;
-        // Units must appear in decreasing order, each at most once.
-        let mut next_unit = 0usize;
-        while !rest.is_empty() {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                return Err(invalid());
-            }
-            let (num, tail) = rest.split_at(digits);
-            let n: u64 = num.parse().map_err(|_| invalid())?;
-            // "ms" must be tried before "m".
-            let unit_len = if tail.starts_with("ms") {
-                2
-            } else if tail
-                .chars()
-                .next()
-                .is_some_and(|c| matches!(c, 'y' | 'w' | 'd' | 'h' | 'm' | 's'))
-            {
-                1
-            } else {
-                return Err(invalid());
-            };
-            let (unit, after) = tail.split_at(unit_len);
-            let idx = UNITS_MS
-                .iter()
-                .position(|(u, _)| *u == unit)
-                .ok_or_else(invalid)?;
-            if idx < next_unit {
-                return Err(invalid());
-            }
-            next_unit = idx + 1;
-            let mult = UNITS_MS.get(idx).map_or(1, |(_, m)| *m);
-            total = n
-                .checked_mul(mult)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| format!("duration {s:?} is too large"))?;
-            rest = after;
-        }
-        Ok(PromDuration::from_millis(total))
+        vigil_model::parse_duration_ms(s).map(PromDuration::from_millis)
     }
 }
 
@@ -111,18 +54,7 @@ impl From<Duration> for PromDuration {
 
 impl fmt::Display for PromDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut ms = self.as_millis();
-        if ms == 0 {
-            return f.write_str("0s");
-        }
-        for (unit, mult) in UNITS_MS {
-            let v = ms / mult;
-            if v > 0 {
-                write!(f, "{v}{unit}")?;
-                ms -= v * mult;
-            }
-        }
-        Ok(())
+        f.write_str(&vigil_model::format_duration_ms(self.as_millis()))
     }
 }
 

@@ -96,6 +96,15 @@ pub(crate) struct ScrapeRequest<'a> {
     pub http: &'a HttpSettings,
 }
 
+impl ScrapeRequest<'_> {
+    fn error(&self, reason: String) -> ScrapeError {
+        ScrapeError::Request {
+            url: self.url.to_owned(),
+            reason,
+        }
+    }
+}
+
 /// A scraped body and its Content-Type.
 pub(crate) struct ScrapeResponse {
     pub body: Vec<u8>,
@@ -125,13 +134,9 @@ pub(crate) async fn scrape(
     client: &Client,
     req: &ScrapeRequest<'_>,
 ) -> Result<ScrapeResponse, ScrapeError> {
-    let request_err = |reason: String| ScrapeError::Request {
-        url: req.url.to_owned(),
-        reason,
-    };
     match tokio::time::timeout(req.timeout, scrape_inner(client, req)).await {
         Ok(r) => r,
-        Err(_) => Err(request_err(TIMEOUT_REASON.to_owned())),
+        Err(_) => Err(req.error(TIMEOUT_REASON.to_owned())),
     }
 }
 
@@ -139,10 +144,6 @@ async fn scrape_inner(
     client: &Client,
     req: &ScrapeRequest<'_>,
 ) -> Result<ScrapeResponse, ScrapeError> {
-    let request_err = |reason: String| ScrapeError::Request {
-        url: req.url.to_owned(),
-        reason,
-    };
     let mut rb = client
         .get(req.url)
         .header(ACCEPT, req.accept)
@@ -172,10 +173,10 @@ async fn scrape_inner(
             None => String::new(),
         };
         let value = HeaderValue::from_str(&format!("{} {cred}", a.kind))
-            .map_err(|_| request_err("authorization header is not valid".to_owned()))?;
+            .map_err(|_| req.error("authorization header is not valid".to_owned()))?;
         rb = rb.header(AUTHORIZATION, value);
     }
-    let mut resp = rb.send().await.map_err(|e| request_err(send_error(&e)))?;
+    let mut resp = rb.send().await.map_err(|e| req.error(send_error(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(ScrapeError::HttpStatus {
@@ -200,11 +201,7 @@ async fn scrape_inner(
         req.body_size_limit
     };
     let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| request_err(error_chain(&e)))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| req.error(error_chain(&e)))? {
         body.extend_from_slice(&chunk);
         // Prometheus fails a body that reaches the limit.
         if u64::try_from(body.len()).unwrap_or(u64::MAX) >= limit {

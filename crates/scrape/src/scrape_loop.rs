@@ -120,11 +120,15 @@ pub(crate) fn offset(now_ms: Timestamp, interval: Duration, hash: u64, seed: u64
         return Duration::ZERO;
     }
     let now = u64::try_from(now_ms.rem_euclid(i64::try_from(iv).unwrap_or(i64::MAX))).unwrap_or(0);
-    let base = iv - now;
-    let mut next = base + (hash ^ seed) % iv;
-    if next > iv {
-        next -= iv;
-    }
+    // Prometheus computes `(iv - now) + slot`, minus `iv` when that passes `iv`. Written this
+    // way it cannot overflow, which the sum does for an interval over 2^63 ms (a relabelled or
+    // file_sd `__scrape_interval__` can be that long).
+    let slot = (hash ^ seed) % iv;
+    let next = if slot > now {
+        slot - now
+    } else {
+        iv - now + slot
+    };
     Duration::from_millis(next)
 }
 
@@ -352,6 +356,17 @@ mod tests {
                 let phase = (now + i64::try_from(o.as_millis()).expect("ms")) % 15_000;
                 assert_eq!(phase, i64::try_from(h % 15_000).expect("ms") % 15_000);
             }
+        }
+    }
+
+    #[test]
+    fn offset_of_a_huge_interval_does_not_overflow() {
+        // `__scrape_interval__: 300000000y` parses to more than 2^63 ms.
+        let iv = crate::PromDuration::parse("300000000y")
+            .expect("valid duration")
+            .as_std();
+        for h in [0u64, 7_777, u64::MAX / 2, u64::MAX] {
+            assert!(offset(1_700_000_000_123, iv, h, 0) <= iv);
         }
     }
 

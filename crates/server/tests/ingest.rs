@@ -30,10 +30,6 @@ fn batch(series: usize, samples: usize, start: i64) -> Batch {
     b
 }
 
-fn post_rw(v: &Vigil, b: &Batch) -> reqwest::blocking::Response {
-    v.remote_write(b)
-}
-
 fn values_of(line: &Value) -> Vec<f64> {
     line["values"]
         .as_array()
@@ -48,7 +44,7 @@ fn remote_write_round_trip_and_read_api() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v = Vigil::start(dir.path(), &[]);
     let b = batch(3, 10, T0);
-    let r = post_rw(&v, &b);
+    let r = v.remote_write(&b);
     assert_eq!(r.status().as_u16(), 204, "{}", r.text().unwrap_or_default());
 
     let lines = export(&v, r#"test_metric{job="e2e"}"#);
@@ -140,7 +136,7 @@ fn bad_bodies_get_clear_errors_and_lose_nothing() {
     .expect("write");
     let data = dir.path().join("data");
     let v = Vigil::start(&data, &["--config", cfg.to_str().expect("utf8")]);
-    assert_eq!(post_rw(&v, &batch(1, 5, T0)).status().as_u16(), 204);
+    assert_eq!(v.remote_write(&batch(1, 5, T0)).status().as_u16(), 204);
 
     let c = client();
     let r = c
@@ -169,7 +165,7 @@ fn bad_bodies_get_clear_errors_and_lose_nothing() {
         Sample::new(T0, 1.0),
     );
     wide.series.extend(batch(1, 1, T0 + 10_000).series);
-    let r = post_rw(&v, &wide);
+    let r = v.remote_write(&wide);
     assert_eq!(r.status().as_u16(), 400);
     let msg = r.text().expect("text");
     assert!(
@@ -331,7 +327,7 @@ fn acknowledged_writes_survive_kill_9() {
 fn sigterm_shuts_down_cleanly_and_data_survives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut v = Vigil::start(dir.path(), &[]);
-    assert_eq!(post_rw(&v, &batch(2, 20, T0)).status().as_u16(), 204);
+    assert_eq!(v.remote_write(&batch(2, 20, T0)).status().as_u16(), 204);
     assert!(v.stop(), "clean exit on SIGTERM; log:\n{}", v.log_text());
     let v = Vigil::start(dir.path(), &[]);
     let lines = export(&v, "test_metric");

@@ -38,8 +38,11 @@ impl MemStore {
         matchers: &'a [Matcher],
         range: TimeRange,
     ) -> impl Iterator<Item = (&'a Labels, &'a BTreeMap<Timestamp, f64>)> + 'a {
+        // An inverted range selects nothing (and `BTreeMap::range` would panic on it).
+        let empty = range.start > range.end;
         inner.series.iter().filter(move |(l, s)| {
-            matchers.iter().all(|m| m.matches_labels(l))
+            !empty
+                && matchers.iter().all(|m| m.matches_labels(l))
                 && s.range(range.start..=range.end).next().is_some()
         })
     }
@@ -169,12 +172,7 @@ impl MetricSelect for MemStore {
         for (n, _) in pairs.keys() {
             *values_per_name.entry(n.as_str()).or_default() += 1;
         }
-        let top = |it: Vec<ValueCount>| -> Vec<ValueCount> {
-            let mut v = it;
-            v.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.name.cmp(&b.name)));
-            v.truncate(limit);
-            v
-        };
+        let top = |v: Vec<ValueCount>| ValueCount::top(v, limit);
         Ok(TsdbStatus {
             num_series: inner.series.len() as u64,
             num_label_pairs: pairs.len() as u64,

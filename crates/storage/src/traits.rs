@@ -114,6 +114,16 @@ pub struct ValueCount {
     pub value: u64,
 }
 
+impl ValueCount {
+    /// The order of every [`TsdbStatus`] list: by count descending, then name, the first
+    /// `limit` kept.
+    pub fn top(mut v: Vec<ValueCount>, limit: usize) -> Vec<ValueCount> {
+        v.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.name.cmp(&b.name)));
+        v.truncate(limit);
+        v
+    }
+}
+
 /// Cardinality statistics in the shape of Prometheus's `/api/v1/status/tsdb`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TsdbStatus {

@@ -12,7 +12,7 @@ use vigil_promql::{Engine as PromEngine, EngineOptions, Value};
 use vigil_storage::{MemStore, MetricAppend};
 use vigil_testkit::conformance::batch;
 use vigil_testkit::promqltest::{
-    run_file, testdata_dir, Annotations, Engine, FileReport, QueryValue, Summary,
+    run_file, script_files, Annotations, Engine, FileReport, QueryValue, Summary,
 };
 
 /// The files whose every non-skipped case must pass (the "float core").
@@ -123,16 +123,7 @@ impl Engine for Vigil {
 }
 
 fn run_all() -> Option<Vec<FileReport>> {
-    let Some(dir) = testdata_dir() else {
-        println!("skipped: promql test data not found ($VIGIL_TESTDATA/promql or ../shared/testdata/promql)");
-        return None;
-    };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("read testdata dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
+    let files = script_files().expect("read testdata dir")?;
     let only = std::env::var("PROMQL_TEST_FILE").ok();
     let mut reports = Vec::new();
     for path in files {

@@ -4,27 +4,15 @@ use std::collections::BTreeMap;
 
 use vigil_model::{Labels, Sample};
 use vigil_testkit::promqltest::{
-    parse_script, run_file, run_script, testdata_dir, Command, Engine, FileReport, QueryValue,
+    parse_script, run_file, run_script, script_files, Command, Engine, FileReport, QueryValue,
     Summary,
 };
 
-fn scripts() -> Option<Vec<std::path::PathBuf>> {
-    let Some(dir) = testdata_dir() else {
-        println!("skipped: promql test data not found ($VIGIL_TESTDATA/promql or ../shared/testdata/promql)");
-        return None;
-    };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("read testdata dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
-    Some(files)
-}
-
 #[test]
 fn every_upstream_script_parses() {
-    let Some(files) = scripts() else { return };
+    let Some(files) = script_files().expect("read testdata dir") else {
+        return;
+    };
     assert!(!files.is_empty(), "no .test files found");
     let (mut total, mut total_unsupported) = (0, 0);
     let mut failures = Vec::new();
@@ -188,7 +176,9 @@ fn fake_engine_pass_fail_and_skip_are_detected() {
 
 #[test]
 fn fake_engine_over_upstream_literals() {
-    let Some(files) = scripts() else { return };
+    let Some(files) = script_files().expect("read testdata dir") else {
+        return;
+    };
     let Some(path) = files.iter().find(|p| p.ends_with("literals.test")) else {
         println!("skipped: literals.test not found");
         return;
@@ -218,7 +208,9 @@ impl Engine for NoEngine {
 
 #[test]
 fn every_upstream_script_runs_against_a_null_engine() {
-    let Some(files) = scripts() else { return };
+    let Some(files) = script_files().expect("read testdata dir") else {
+        return;
+    };
     let mut reports = Vec::new();
     for path in &files {
         let mut report = run_file(path, &mut NoEngine).expect("runs");

@@ -4,7 +4,8 @@
 //! repeated flushes); then, per compaction range (block range × 1, 3, 9, ...), two or more blocks
 //! that fit in the same aligned window once newer data exists past that window. The merge walks
 //! the sources' series in label order (each block's series are sorted) and writes every series
-//! once with its samples merged and deduplicated.
+//! once with its samples merged and deduplicated. The sample-list helpers of that merge
+//! ([`merge_samples`], [`retain_in_range`]) are shared with the read paths of head and blocks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,13 +59,10 @@ pub fn plan(blocks: &[Arc<BlockReader>], ranges: &[i64]) -> Option<Vec<Arc<Block
     None
 }
 
-/// Merges sorted sample lists, keeping the value of the later list on equal timestamps.
-pub fn merge_samples(mut parts: Vec<Vec<Sample>>) -> Vec<Sample> {
-    parts.retain(|p| !p.is_empty());
-    if parts.len() <= 1 {
-        return parts.pop().unwrap_or_default();
-    }
-    let mut all: Vec<Sample> = parts.into_iter().flatten().collect();
+/// Merges sorted sample lists that were appended one after the other to `all`: sorts by time
+/// and keeps the value of the later list on equal timestamps (the sort is stable). Sources that
+/// do not overlap in time cost one pass.
+pub fn merge_samples(all: &mut Vec<Sample>) {
     all.sort_by_key(|s| s.t);
     all.dedup_by(|later, earlier| {
         if later.t == earlier.t {
@@ -74,7 +72,15 @@ pub fn merge_samples(mut parts: Vec<Vec<Sample>>) -> Vec<Sample> {
             false
         }
     });
-    all
+}
+
+/// Keeps, of the samples from index `from` on, those in `range`.
+pub fn retain_in_range(samples: &mut Vec<Sample>, from: usize, range: TimeRange) {
+    let mut i = 0;
+    samples.retain(|s| {
+        i += 1;
+        i <= from || range.contains(s.t)
+    });
 }
 
 struct Cursor<'a> {
@@ -109,7 +115,12 @@ pub fn merge_blocks(
 ) -> Result<Option<(PathBuf, BlockMeta)>, TsdbError> {
     let min = sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let max = sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
-    let level = sources.iter().map(|b| b.meta().level).max().unwrap_or(0) + 1;
+    let level = sources
+        .iter()
+        .map(|b| b.meta().level)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1);
     let ids = sources.iter().map(|b| b.id().to_owned()).collect();
     let mut w = BlockWriter::create(blocks_dir, seq, min, max, level, ids)?;
     let mut cursors: Vec<Cursor<'_>> = sources
@@ -124,25 +135,29 @@ pub fn merge_blocks(
     for c in &mut cursors {
         c.advance()?;
     }
+    let mut samples = Vec::new();
     while let Some(min_labels) = cursors
         .iter()
         .filter_map(|c| c.current.as_ref().map(|(l, _)| l))
         .min()
         .cloned()
     {
-        let mut parts = Vec::new();
+        samples.clear();
+        let mut sources = 0;
         for c in &mut cursors {
             if let Some((l, id)) = &c.current {
                 if *l == min_labels {
-                    let mut s = Vec::new();
                     c.block
-                        .samples(*id, TimeRange::all(), &mut c.cache, &mut s)?;
-                    parts.push(s);
+                        .samples(*id, TimeRange::all(), &mut c.cache, &mut samples)?;
+                    sources += 1;
                     c.advance()?;
                 }
             }
         }
-        w.add_series(&min_labels, &merge_samples(parts))?;
+        if sources > 1 {
+            merge_samples(&mut samples);
+        }
+        w.add_series(&min_labels, &samples)?;
     }
     w.finish()
 }
@@ -155,14 +170,39 @@ mod tests {
     fn merge_prefers_later_parts() {
         let a = vec![Sample::new(1, 1.0), Sample::new(3, 3.0)];
         let b = vec![Sample::new(2, 2.0), Sample::new(3, 9.0)];
+        let mut all = [a, b].concat();
+        merge_samples(&mut all);
         assert_eq!(
-            merge_samples(vec![a, b]),
+            all,
             vec![
                 Sample::new(1, 1.0),
                 Sample::new(2, 2.0),
                 Sample::new(3, 9.0)
             ]
         );
-        assert!(merge_samples(vec![]).is_empty());
+        let mut none = Vec::new();
+        merge_samples(&mut none);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn retain_in_range_leaves_the_prefix() {
+        let mut v: Vec<Sample> = (0..6).map(|t| Sample::new(t, 0.0)).collect();
+        v.extend((0..6).map(|t| Sample::new(t, 1.0)));
+        retain_in_range(&mut v, 6, TimeRange::new(2, 3));
+        let ts: Vec<(i64, f64)> = v.iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(
+            ts,
+            vec![
+                (0, 0.0),
+                (1, 0.0),
+                (2, 0.0),
+                (3, 0.0),
+                (4, 0.0),
+                (5, 0.0),
+                (2, 1.0),
+                (3, 1.0)
+            ]
+        );
     }
 }

@@ -26,6 +26,14 @@ impl MetricSelect for TempTsdb {
     fn select(&self, m: &[Matcher], r: TimeRange) -> Result<SeriesSet<'_>, StorageError> {
         self.db.select(m, r)
     }
+    fn select_parts(
+        &self,
+        m: &[Matcher],
+        r: TimeRange,
+        parts: usize,
+    ) -> Result<Vec<SeriesSet<'_>>, StorageError> {
+        self.db.select_parts(m, r, parts)
+    }
     fn series(&self, m: &[Matcher], r: TimeRange) -> Result<Vec<Labels>, StorageError> {
         self.db.series(m, r)
     }

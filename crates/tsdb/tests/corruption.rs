@@ -163,3 +163,35 @@ fn damaged_block_is_ignored_and_counted() {
         "a damaged block is left for an operator, not deleted"
     );
 }
+
+/// meta.json has no checksum: a damaged size in it must neither overflow the store's size sums
+/// nor make size-based retention delete blocks.
+#[test]
+fn damaged_meta_size_does_not_steer_retention() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = std::sync::Arc::new(vigil_model::ManualClock::new(0));
+    let o = TsdbOptions {
+        retention_size_bytes: 1 << 30,
+        ..opts()
+    };
+    {
+        let db = open_with(dir.path(), o.clone(), clock.clone());
+        db.append(&step(0)).expect("append");
+        vigil_storage::MetricStore::flush(&db).expect("flush");
+    }
+    let block = fs::read_dir(dir.path().join("blocks"))
+        .expect("blocks")
+        .map(|e| e.expect("entry").path())
+        .next()
+        .expect("one block");
+    let meta = block.join("meta.json");
+    let text = fs::read_to_string(&meta).expect("read");
+    let (head, rest) = text.split_once("\"index_bytes\": ").expect("index_bytes");
+    let tail = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    fs::write(&meta, format!("{head}\"index_bytes\": {}{tail}", u64::MAX)).expect("write");
+    let db = open_with(dir.path(), o, clock);
+    assert!(db.stats().block_bytes < 1 << 20);
+    let rep = db.maintain().expect("maintain");
+    assert_eq!((rep.retention_blocks_deleted, db.blocks().len()), (0, 1));
+    assert_eq!(select_all(&db, TimeRange::all()).len(), 10);
+}

@@ -7,7 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::segment::{
-    checkpoint_name, encode_frame, header, list_dir, segment_name, sync_dir, HEADER_LEN, TMP_SUFFIX,
+    checkpoint_name, encode_frame, frame_len, header, list_dir, segment_name, sync_dir, HEADER_LEN,
+    TMP_SUFFIX,
 };
 use crate::{Wal, WalError};
 
@@ -102,7 +103,7 @@ impl<'a> CheckpointWriter<'a> {
     /// A record over 1 GiB or a failed write.
     pub fn append(&mut self, records: &[&[u8]]) -> Result<(), WalError> {
         for r in records {
-            let framed = (r.len() + 8) as u64;
+            let framed = frame_len(r);
             if self.size > HEADER_LEN && self.size + framed > self.wal.options().max_segment_bytes {
                 self.finish_segment()?;
                 self.seg += 1;

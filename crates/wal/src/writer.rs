@@ -3,7 +3,7 @@
 //! segments that a checkpoint replaced.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -224,7 +224,7 @@ impl Wal {
         if let Err(e) = (&*inner.file).write_all(buf) {
             // Roll the file back to the last whole batch so that later batches stay readable;
             // if even that fails, refuse further writes.
-            if let Err(e2) = inner.file.set_len(inner.size) {
+            if let Err(e2) = rollback(&inner.file, inner.size) {
                 inner.broken = Some(format!("write failed ({e}) and rollback failed ({e2})"));
             }
             return Err(WalError::io(path, e));
@@ -460,6 +460,17 @@ fn create_segment(dir: &Path, n: u64, sync: bool) -> Result<File, WalError> {
     Ok(file)
 }
 
+/// Cuts a partly written batch off the end of `file` and moves the write position back to the
+/// new end. The segment is not opened in append mode, so after a failed `write_all` the position
+/// stays past the partial bytes; truncating alone would make the next batch land after a hole,
+/// which reads as damage and would cost every batch written after it.
+fn rollback(file: &File, len: u64) -> std::io::Result<()> {
+    file.set_len(len)?;
+    let mut f = file;
+    f.seek(SeekFrom::Start(len))?;
+    Ok(())
+}
+
 /// Scans a segment and cuts it at its first damaged record.
 fn repair_tail(path: &Path, sync: bool) -> Result<Option<Repair>, WalError> {
     let mut sc = SegmentScanner::open(path)?;
@@ -494,4 +505,39 @@ fn repair_tail(path: &Path, sync: bool) -> Result<Option<Repair>, WalError> {
         dropped_bytes: len.saturating_sub(offset.max(HEADER_LEN)),
         reason,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a failed write used to be rolled back with `set_len` only, leaving the
+    /// write position past the partial bytes, so the next batch landed after a zero-filled
+    /// hole and was unreadable (and cut off by the next open's tail repair).
+    #[test]
+    fn failed_write_rollback_keeps_later_batches_readable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let wal = Wal::open(
+            dir.path(),
+            WalOptions {
+                fsync: FsyncPolicy::Never,
+                ..WalOptions::default()
+            },
+        )
+        .expect("open");
+        wal.append(&[b"first"]).expect("append");
+        {
+            let inner = wal.inner.lock();
+            // What a write that failed half-way leaves behind.
+            (&*inner.file).write_all(b"partial").expect("partial write");
+            rollback(&inner.file, inner.size).expect("rollback");
+        }
+        wal.append(&[b"second"]).expect("append");
+        let mut r = wal.reader().expect("reader");
+        let mut got = Vec::new();
+        while let Some(rec) = r.next_record() {
+            got.push(rec.expect("no damage").data.to_vec());
+        }
+        assert_eq!(got, vec![b"first".to_vec(), b"second".to_vec()]);
+    }
 }

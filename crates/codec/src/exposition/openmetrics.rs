@@ -346,24 +346,7 @@ impl<'a> OmParser<'a> {
                     format!("expected a label name, found {}", found(self.c.peek())),
                 ));
             };
-            if !self.c.eat(b'=') {
-                return Err(PErr::new(
-                    self.c.pos,
-                    format!("expected '=' after label name {lname:?}"),
-                ));
-            }
-            if !self.c.eat(b'"') {
-                return Err(PErr::new(
-                    self.c.pos,
-                    format!(
-                        "expected '\"' to open the value of label {lname:?}, found {}",
-                        found(self.c.peek())
-                    ),
-                ));
-            }
-            let value_pos = self.c.pos;
-            let (raw, esc) = self.c.quoted(false, "label value")?;
-            let value = unescape(raw, esc, Escapes::Quoted, value_pos, "label value")?;
+            let value = self.c.label_value(lname, false)?;
             out.push((lname, value, name_pos));
             match self.c.peek() {
                 Some(b',') => self.c.bump(),

@@ -207,6 +207,40 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+
+    /// What follows a label name: `=`, then the double-quoted value, unescaped. The Prometheus
+    /// text format (`text_format`) allows blanks around the `=` and raw newlines in the value;
+    /// OpenMetrics allows neither.
+    pub(super) fn label_value(
+        &mut self,
+        name: &str,
+        text_format: bool,
+    ) -> Result<Cow<'a, str>, PErr> {
+        if text_format {
+            self.skip_blanks();
+        }
+        if !self.eat(b'=') {
+            return Err(PErr::new(
+                self.pos,
+                format!("expected '=' after label name {name:?}"),
+            ));
+        }
+        if text_format {
+            self.skip_blanks();
+        }
+        if !self.eat(b'"') {
+            return Err(PErr::new(
+                self.pos,
+                format!(
+                    "expected '\"' to open the value of label {name:?}, found {}",
+                    found(self.peek())
+                ),
+            ));
+        }
+        let value_pos = self.pos;
+        let (raw, esc) = self.quoted(text_format, "label value")?;
+        unescape(raw, esc, Escapes::Quoted, value_pos, "label value")
+    }
 }
 
 /// Checks UTF-8 and resolves escapes. Unknown escapes (`\t`, `\f` …) are kept as written, as

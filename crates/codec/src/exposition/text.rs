@@ -262,26 +262,7 @@ impl<'a> TextParser<'a> {
             let Some(lname) = self.c.label_name() else {
                 return Err(PErr::new(name_pos, "expected a label name"));
             };
-            self.c.skip_blanks();
-            if !self.c.eat(b'=') {
-                return Err(PErr::new(
-                    self.c.pos,
-                    format!("expected '=' after label name {lname:?}"),
-                ));
-            }
-            self.c.skip_blanks();
-            if !self.c.eat(b'"') {
-                return Err(PErr::new(
-                    self.c.pos,
-                    format!(
-                        "expected '\"' to open the value of label {lname:?}, found {}",
-                        found(self.c.peek())
-                    ),
-                ));
-            }
-            let value_pos = self.c.pos;
-            let (raw, esc) = self.c.quoted(true, "label value")?;
-            let value = unescape(raw, esc, Escapes::Quoted, value_pos, "label value")?;
+            let value = self.c.label_value(lname, true)?;
             self.scratch.push((lname, value, name_pos));
             self.c.skip_blanks();
             // A comma is optional between labels and may trail (Prometheus's parseLVals).

@@ -32,7 +32,7 @@ use vigil_model::{
 };
 
 use super::name::{label_name, metric_name, prometheus_unit, NameKind};
-use super::value::{label_value, prom_float};
+use super::value::label_value;
 use crate::{CodecError, Decoded};
 
 const SERVICE_NAME: &str = "service.name";
@@ -44,16 +44,23 @@ const MAX_MESSAGES: usize = 8;
 /// Longest metric name or attribute key quoted in a rejection message, in characters.
 const MAX_QUOTED: usize = 100;
 
-/// Label bytes a request of `body_len` bytes may expand into: 32× the body plus 64 MiB. Honest
-/// requests stay far below (a histogram point with twenty buckets expands about twentyfold).
+/// What a label costs in the output besides its text: the [`Label`] itself.
+pub(super) const LABEL_OVERHEAD: usize = std::mem::size_of::<Label>();
+
+/// Label memory a request of `body_len` bytes may expand into: 64× the body plus 64 MiB, each
+/// label counted as its text plus [`LABEL_OVERHEAD`]. Honest requests stay well below (a batch
+/// of histogram points with sixteen buckets and scope, `job` and `instance` labels comes to about
+/// 35×). Counting the text alone would let many one-byte attributes on many-bucket histograms
+/// through at about thirty times their real cost.
 pub(super) fn default_label_budget(body_len: usize) -> usize {
-    body_len.saturating_mul(32).saturating_add(64 << 20)
+    body_len.saturating_mul(64).saturating_add(64 << 20)
 }
 
 /// Converts a decoded request.
 ///
 /// # Errors
-/// [`CodecError::TooLarge`] when the series would hold more than `label_budget` bytes of labels.
+/// [`CodecError::TooLarge`] when the series would hold more than `label_budget` bytes of labels
+/// (text plus [`LABEL_OVERHEAD`] each).
 pub(super) fn convert(
     req: &ExportMetricsServiceRequest,
     label_budget: usize,
@@ -131,8 +138,11 @@ fn scope_labels(scope: Option<&InstrumentationScope>) -> Vec<(String, String)> {
 ///
 /// # Errors
 /// The first key that cannot become a label name.
-fn attribute_labels(attrs: &[KeyValue], prefix: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut sorted: Vec<&KeyValue> = attrs.iter().collect();
+fn attribute_labels<'k>(
+    attrs: impl IntoIterator<Item = &'k KeyValue>,
+    prefix: &str,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut sorted: Vec<&KeyValue> = attrs.into_iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for kv in sorted {
@@ -185,10 +195,13 @@ struct MetricCtx<'a> {
 }
 
 impl Converter {
-    fn reject(&mut self, points: usize, message: String) {
+    /// Counts `points` rejected points of metric `otlp_name` and keeps the reason for the
+    /// response (formatted only here, so that accepted metrics cost no message).
+    fn reject(&mut self, otlp_name: &str, points: usize, why: impl std::fmt::Display) {
         self.rejected_points = self
             .rejected_points
             .saturating_add(u64::try_from(points).unwrap_or(u64::MAX));
+        let message = format!("metric {}: {why}", quote(otlp_name));
         if self.messages.contains(&message) {
             return;
         }
@@ -237,7 +250,7 @@ impl Converter {
         let mut v: Vec<Label> = Vec::with_capacity(base.len() + 2);
         let mut bytes = 0usize;
         let mut push = |n: &str, val: &str| {
-            bytes += n.len() + val.len();
+            bytes += LABEL_OVERHEAD + n.len() + val.len();
             v.push(Label::new(n, val));
         };
         for (n, val) in base {
@@ -265,23 +278,26 @@ impl Converter {
         Ok(Labels::from_sorted_unchecked(v))
     }
 
-    /// Appends a sample to the series with these labels, creating it if new.
-    fn push(&mut self, labels: Labels, sample: Sample) {
+    /// Appends a sample to the series with these labels, creating it if new; returns the
+    /// series' index.
+    fn push(&mut self, labels: Labels, sample: Sample) -> usize {
         let h = self.hasher.hash_one(&labels);
         let slots = self.index.entry(h).or_default();
         for &i in slots.iter() {
             if let Some(s) = self.series.get_mut(i) {
                 if s.labels == labels {
                     s.samples.push(sample);
-                    return;
+                    return i;
                 }
             }
         }
-        slots.push(self.series.len());
+        let i = self.series.len();
+        slots.push(i);
         self.series.push(SeriesSamples {
             labels,
             samples: vec![sample],
         });
+        i
     }
 
     fn add_metadata(&mut self, family: &str, t: MetricType, help: &str, unit: &str) {
@@ -303,16 +319,14 @@ impl Converter {
         scope: &[(String, String)],
         times: &mut Vec<Timestamp>,
     ) -> Result<(), CodecError> {
-        let qname = quote(&m.name);
         let Some(data) = &m.data else {
             // Nothing is lost that could have been stored, so no point is counted; the message
             // still tells the client (OTLP allows a warning with zero rejected points).
             self.reject(
+                &m.name,
                 0,
-                format!(
-                    "metric {qname}: has no data (no gauge, sum, histogram, exponential \
-                     histogram or summary) and was dropped"
-                ),
+                "has no data (no gauge, sum, histogram, exponential histogram or summary) and \
+                 was dropped",
             );
             return Ok(());
         };
@@ -340,11 +354,10 @@ impl Converter {
         }
         if let Data::ExponentialHistogram(_) = data {
             self.reject(
+                &m.name,
                 points,
-                format!(
-                    "metric {qname}: exponential histograms are not supported; configure the \
-                     exporter to use explicit-bucket histograms"
-                ),
+                "exponential histograms are not supported; configure the exporter to use \
+                 explicit-bucket histograms",
             );
             return Ok(());
         }
@@ -363,7 +376,7 @@ impl Converter {
                 Err(_) => Some(format!("aggregation temporality {t} is not a valid value")),
             };
             if let Some(p) = problem {
-                self.reject(points, format!("metric {qname}: {p}"));
+                self.reject(&m.name, points, p);
                 return Ok(());
             }
         }
@@ -373,7 +386,7 @@ impl Converter {
             } else {
                 "name has no characters usable in a Prometheus metric name"
             };
-            self.reject(points, format!("metric {qname}: {why}"));
+            self.reject(&m.name, points, why);
             return Ok(());
         };
 
@@ -434,10 +447,10 @@ impl Converter {
             Ok(b) => b,
             Err(key) => {
                 self.reject(
+                    ctx.otlp_name,
                     1,
                     format!(
-                        "metric {}: attribute {} cannot be converted to a label name",
-                        quote(ctx.otlp_name),
+                        "attribute {} cannot be converted to a label name",
                         quote(&key)
                     ),
                 );
@@ -460,11 +473,9 @@ impl Converter {
     fn timestamp(&mut self, ctx: &MetricCtx<'_>, time_unix_nano: u64) -> Option<Timestamp> {
         if time_unix_nano == 0 {
             self.reject(
+                ctx.otlp_name,
                 1,
-                format!(
-                    "metric {}: data point has no timestamp (time_unix_nano is 0)",
-                    quote(ctx.otlp_name)
-                ),
+                "data point has no timestamp (time_unix_nano is 0)",
             );
             return None;
         }
@@ -491,10 +502,7 @@ impl Converter {
                 // i64 → f64 rounds beyond 2^53, as every Prometheus ingest path does.
                 Some(number_data_point::Value::AsInt(i)) => i as f64,
                 None => {
-                    self.reject(
-                        1,
-                        format!("metric {}: data point has no value", quote(ctx.otlp_name)),
-                    );
+                    self.reject(ctx.otlp_name, 1, "data point has no value");
                     return Ok(());
                 }
             }
@@ -524,10 +532,10 @@ impl Converter {
         // metrics.proto: bucket_counts is empty or has one more entry than explicit_bounds.
         if !counts.is_empty() && counts.len() != bounds.len() + 1 {
             self.reject(
+                ctx.otlp_name,
                 1,
                 format!(
-                    "metric {}: histogram has {} bucket counts for {} explicit bounds; expected {} (or none)",
-                    quote(ctx.otlp_name),
+                    "histogram has {} bucket counts for {} explicit bounds; expected {} (or none)",
                     counts.len(),
                     bounds.len(),
                     bounds.len() + 1
@@ -540,11 +548,9 @@ impl Converter {
             || bounds.windows(2).any(|w| !matches!(w, [a, b] if a < b))
         {
             self.reject(
+                ctx.otlp_name,
                 1,
-                format!(
-                    "metric {}: histogram explicit bounds must be strictly increasing and not NaN",
-                    quote(ctx.otlp_name)
-                ),
+                "histogram explicit bounds must be strictly increasing and not NaN",
             );
             return Ok(());
         }
@@ -561,7 +567,8 @@ impl Converter {
             if *bound == f64::INFINITY {
                 continue;
             }
-            let le = prom_float(*bound);
+            // Prometheus's translator writes bounds with Go's `FormatFloat(f, 'f', -1, 64)`.
+            let le = vigil_model::go_format_f(*bound);
             let labels = self.labels(&base, &bucket, Some(("le", &le)))?;
             self.push(labels, Sample::new(t, val(cumulative as f64)));
         }
@@ -592,11 +599,9 @@ impl Converter {
         qs.sort_by(f64::total_cmp);
         if qs.iter().any(|q| q.is_nan()) || qs.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
             self.reject(
+                ctx.otlp_name,
                 1,
-                format!(
-                    "metric {}: summary quantiles must be distinct and not NaN",
-                    quote(ctx.otlp_name)
-                ),
+                "summary quantiles must be distinct and not NaN",
             );
             return Ok(());
         }
@@ -606,7 +611,7 @@ impl Converter {
         let stale = no_recorded_value(p.flags);
         let val = |x: f64| if stale { STALE_NAN } else { x };
         for q in &p.quantile_values {
-            let quantile = prom_float(q.quantile);
+            let quantile = vigil_model::go_format_f(q.quantile);
             let labels = self.labels(&base, &ctx.family, Some(("quantile", &quantile)))?;
             self.push(labels, Sample::new(t, val(q.value)));
         }
@@ -633,18 +638,17 @@ impl Converter {
             return Ok(());
         }
         let identifying = [SERVICE_NAME, SERVICE_NAMESPACE, SERVICE_INSTANCE_ID];
-        let others: Vec<KeyValue> = attrs
+        let others: Vec<&KeyValue> = attrs
             .iter()
             .filter(|kv| !identifying.contains(&kv.key.as_str()))
             // Keys that cannot be label names are left out of target_info rather than
             // losing the whole series.
             .filter(|kv| label_name(&kv.key).is_some())
-            .cloned()
             .collect();
         if others.is_empty() {
             return Ok(());
         }
-        let mut base = attribute_labels(&others, "").unwrap_or_default();
+        let mut base = attribute_labels(others, "").unwrap_or_default();
         let job = resource.job.as_deref().filter(|j| !j.is_empty());
         let instance = resource.instance.as_deref().filter(|i| !i.is_empty());
         if job.is_none() && instance.is_none() {
@@ -659,8 +663,15 @@ impl Converter {
         let labels = self.labels(&base, TARGET_INFO, None)?;
         times.sort_unstable();
         times.dedup();
-        for t in times {
-            self.push(labels.clone(), Sample::new(t, 1.0));
+        // The label set (all resource attributes) is looked up once, not once per timestamp:
+        // hashing and cloning it for each of many points would be quadratic in the body size.
+        let mut times = times.into_iter();
+        let Some(first) = times.next() else {
+            return Ok(());
+        };
+        let i = self.push(labels, Sample::new(first, 1.0));
+        if let Some(s) = self.series.get_mut(i) {
+            s.samples.extend(times.map(|t| Sample::new(t, 1.0)));
         }
         self.add_metadata(TARGET_INFO, MetricType::Gauge, "Target metadata", "");
         Ok(())

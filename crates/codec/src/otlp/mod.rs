@@ -33,7 +33,7 @@ pub use response::{
     CONTENT_TYPE_JSON, CONTENT_TYPE_PROTOBUF,
 };
 
-use crate::{CodecError, Decoded};
+use crate::{wire_budget, CodecError, Decoded};
 
 /// The protocol name in errors.
 const PROTOCOL: &str = "otlp";
@@ -49,8 +49,10 @@ const PROTOCOL: &str = "otlp";
 ///
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid request in the chosen encoding (the
-/// message names the JSON path for OTLP/JSON); [`CodecError::TooLarge`] when the series built
-/// from the request would hold more than 32× the body size plus 64 MiB of label data.
+/// message names the JSON path for OTLP/JSON); [`CodecError::TooLarge`] when a protobuf body
+/// would decode into more than 16× its size plus 64 MiB of memory (estimated on the wire before
+/// prost decodes it), or when the series built from the request would hold more than 64× the
+/// body size plus 64 MiB of label data (each label's text plus the size of a `Label`).
 pub fn decode(body: &[u8], json: bool) -> Result<Decoded, CodecError> {
     let req = parse(body, json)?;
     convert::convert(&req, convert::default_label_budget(body.len()))
@@ -63,6 +65,11 @@ fn parse(body: &[u8], json: bool) -> Result<ExportMetricsServiceRequest, CodecEr
             reason: e.to_string(),
         })
     } else {
+        wire_budget::check(
+            &wire_budget::EXPORT_METRICS_SERVICE_REQUEST,
+            body,
+            "decoded OTLP protobuf request (estimated from the wire, counting stopped past the limit)",
+        )?;
         ExportMetricsServiceRequest::decode(body).map_err(|e| CodecError::Decode {
             protocol: PROTOCOL,
             reason: e.to_string(),

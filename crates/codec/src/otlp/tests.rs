@@ -307,35 +307,36 @@ fn malformed_histograms_are_rejected_per_point() {
     assert_eq!(dump(&d).len(), 3, "{:?}", dump(&d));
 }
 
+/// `rpc.latency` in seconds: one summary point of ten observations summing to 2.5, with
+/// quantiles 0.5 → 0.2 and 0.99 → 0.9.
+fn rpc_latency_summary() -> Metric {
+    metric(
+        "rpc.latency",
+        "s",
+        Data::Summary(Summary {
+            data_points: vec![SummaryDataPoint {
+                time_unix_nano: T_NS,
+                count: 10,
+                sum: 2.5,
+                quantile_values: vec![
+                    ValueAtQuantile {
+                        quantile: 0.5,
+                        value: 0.2,
+                    },
+                    ValueAtQuantile {
+                        quantile: 0.99,
+                        value: 0.9,
+                    },
+                ],
+                ..Default::default()
+            }],
+        }),
+    )
+}
+
 #[test]
 fn summary_quantiles_sum_and_count() {
-    let p = SummaryDataPoint {
-        time_unix_nano: T_NS,
-        count: 10,
-        sum: 2.5,
-        quantile_values: vec![
-            ValueAtQuantile {
-                quantile: 0.5,
-                value: 0.2,
-            },
-            ValueAtQuantile {
-                quantile: 0.99,
-                value: 0.9,
-            },
-        ],
-        ..Default::default()
-    };
-    let d = decode_pb(&request(
-        vec![],
-        None,
-        vec![metric(
-            "rpc.latency",
-            "s",
-            Data::Summary(Summary {
-                data_points: vec![p],
-            }),
-        )],
-    ));
+    let d = decode_pb(&request(vec![], None, vec![rpc_latency_summary()]));
     assert_eq!(
         dump(&d),
         lines(&[
@@ -697,4 +698,44 @@ fn output_label_budget_is_enforced() {
         "{err}"
     );
     assert!(convert::convert(&req, 1 << 20).is_ok());
+}
+
+#[test]
+fn label_budget_counts_each_label_not_just_its_text() {
+    // 26 one-character attributes: 2 bytes of text each, plus `__name__="m"` (9 bytes).
+    let attrs: Vec<KeyValue> = ('a'..='z').map(|c| s(&c.to_string(), "v")).collect();
+    let req = request(
+        vec![],
+        None,
+        vec![metric("m", "", gauge(vec![number(attrs, NV::AsInt(1))]))],
+    );
+    let cost = 27 * convert::LABEL_OVERHEAD + 26 * 2 + 9;
+    assert!(matches!(
+        convert::convert(&req, cost - 1),
+        Err(CodecError::TooLarge { .. })
+    ));
+    assert!(convert::convert(&req, cost).is_ok());
+}
+
+#[test]
+fn many_tiny_attributes_on_many_buckets_exceed_the_budget() {
+    // 1 000 one-byte attributes copied onto 102 series: about 100 000 labels (5 MB) from an
+    // 11 kB body, which passed when only the labels' text (0.5 MB) was counted.
+    let attrs: Vec<KeyValue> = (0..1000).map(|i| s(&format!("k{i}"), "v")).collect();
+    let bounds: Vec<f64> = (0..100).map(f64::from).collect();
+    let p = HistogramDataPoint {
+        attributes: attrs,
+        ..histogram_point(bounds, vec![1; 101], 101, None)
+    };
+    let req = request(
+        vec![],
+        None,
+        vec![metric("h", "", histogram(CUMULATIVE, vec![p]))],
+    );
+    let body_len = req.encode_to_vec().len();
+    let proportional = convert::default_label_budget(body_len) - (64 << 20);
+    assert!(matches!(
+        convert::convert(&req, proportional),
+        Err(CodecError::TooLarge { .. })
+    ));
 }

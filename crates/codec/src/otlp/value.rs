@@ -10,21 +10,6 @@ use std::fmt::Write as _;
 
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 
-/// Formats a float as Prometheus's OTLP translator formats `le` and `quantile` values
-/// (Go's `strconv.FormatFloat(f, 'f', -1, 64)`): shortest round-trip digits, no exponent,
-/// `+Inf`, `-Inf`, `NaN`. Rust's `Display` for `f64` is exactly the finite part of that.
-pub(super) fn prom_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".to_string()
-    } else if f == f64::INFINITY {
-        "+Inf".to_string()
-    } else if f == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        f.to_string()
-    }
-}
-
 /// An attribute value as a label value.
 ///
 /// Strings as they are; booleans and integers as JSON literals; doubles as JSON numbers with
@@ -196,19 +181,6 @@ mod tests {
 
     fn av(v: Value) -> AnyValue {
         AnyValue { value: Some(v) }
-    }
-
-    #[test]
-    fn prom_float_matches_go_format_f() {
-        assert_eq!(prom_float(0.005), "0.005");
-        assert_eq!(prom_float(1.0), "1");
-        assert_eq!(prom_float(2.5), "2.5");
-        assert_eq!(prom_float(1000.0), "1000");
-        assert_eq!(prom_float(1e-7), "0.0000001");
-        assert_eq!(prom_float(0.99), "0.99");
-        assert_eq!(prom_float(f64::INFINITY), "+Inf");
-        assert_eq!(prom_float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(prom_float(f64::NAN), "NaN");
     }
 
     #[test]

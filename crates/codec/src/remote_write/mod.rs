@@ -23,7 +23,7 @@ use vigil_model::{
     ModelError, Sample, SeriesSamples, METRIC_NAME_LABEL,
 };
 
-use crate::{decompress, CodecError, DecodeLimits};
+use crate::{decompress, wire_budget, CodecError, DecodeLimits};
 
 const PROTOCOL: &str = "remote_write";
 
@@ -31,7 +31,8 @@ const PROTOCOL: &str = "remote_write";
 /// `limits.max_decompressed_bytes`, then [`decode_uncompressed`].
 ///
 /// # Errors
-/// [`CodecError::TooLarge`] over either limit, [`CodecError::Decompress`] for bad snappy,
+/// [`CodecError::TooLarge`] over either limit, or when the decoded request would take more than
+/// 16× the decompressed size plus 64 MiB of memory; [`CodecError::Decompress`] for bad snappy,
 /// [`CodecError::Decode`] for bad protobuf, [`CodecError::Invalid`] for a series that breaks
 /// the rules above.
 pub fn decode(body: &[u8], limits: &DecodeLimits) -> Result<Batch, CodecError> {
@@ -52,6 +53,11 @@ pub fn decode(body: &[u8], limits: &DecodeLimits) -> Result<Batch, CodecError> {
 /// # Errors
 /// As [`decode`], without the size and snappy errors.
 pub fn decode_uncompressed(raw: &[u8]) -> Result<Batch, CodecError> {
+    wire_budget::check(
+        &wire_budget::WRITE_REQUEST,
+        raw,
+        "decoded remote_write request (estimated from the wire, counting stopped past the limit)",
+    )?;
     let req = proto::WriteRequestIn::decode(raw).map_err(|e| CodecError::Decode {
         protocol: PROTOCOL,
         reason: e.to_string(),

@@ -37,7 +37,8 @@ pub(crate) struct WriteRequestIn {
     pub metadata: Vec<MetricMetadata>,
 }
 
-/// The decoder's view of a `TimeSeries`: exemplars skipped, histograms kept opaque.
+/// The decoder's view of a `TimeSeries`: exemplars skipped, histograms kept opaque. The memory
+/// estimate in `wire_budget` lists these fields (and [`WriteRequestIn`]'s); keep them in step.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct TimeSeriesIn {
     #[prost(message, repeated, tag = "1")]

@@ -174,8 +174,8 @@ async fn range_inner(st: &AppState, p: Params) -> Result<Response, ApiError> {
         ));
     }
     // Prometheus's check, in its units: (end - start) / step > 11000, integer division of
-    // nanosecond durations.
-    let span_ns = i128::from(end - start) * 1_000_000;
+    // nanosecond durations. In i128: `end - start` alone can overflow i64 for extreme times.
+    let span_ns = (i128::from(end) - i128::from(start)) * 1_000_000;
     if span_ns / i128::from(step_ns) > i128::from(MAX_STEPS) {
         return Err(ApiError::bad_data(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",

@@ -30,9 +30,9 @@ use self::fold::FoldOp;
 use self::select::SelectOp;
 use super::binary::signature::{hash_all, Groups, Interner, LabelFilter, PARALLEL_MIN};
 use super::{Ctx, Evaluated};
-use crate::math::gofmt::format_g;
 use crate::value::StepSeries;
 use crate::PromqlError;
+use vigil_model::go_format_g;
 
 /// Applies the aggregation `agg` to `input` at every step. `param` is the evaluated parameter:
 /// a scalar (one value per step) for `topk`, `bottomk`, `limitk`, `limit_ratio` and `quantile`,
@@ -92,13 +92,13 @@ pub(crate) fn aggregate(
             if stats.min <= MIN_I64 {
                 return Err(PromqlError::Execution(format!(
                     "Scalar value {} underflows int64",
-                    format_g(stats.min)
+                    go_format_g(stats.min)
                 )));
             }
             if stats.max >= MAX_I64 {
                 return Err(PromqlError::Execution(format!(
                     "Scalar value {} overflows int64",
-                    format_g(stats.max)
+                    go_format_g(stats.max)
                 )));
             }
             let op = match agg.op.id() {
@@ -152,25 +152,25 @@ pub(crate) fn aggregate(
 /// `msg` with the position of the aggregation's parameter appended, as Prometheus prints it
 /// (`… capping to 1 (1:19)`).
 fn at_param(ctx: &Ctx<'_>, agg: &AggregateExpr, msg: String) -> String {
-    match ctx.query.positions.aggregate_param(agg) {
+    match ctx.query.positions().and_then(|p| p.aggregate_param(agg)) {
         Some(pos) => format!("{msg} ({pos})"),
         None => msg,
     }
 }
 
 /// Upstream's annotation texts (`util/annotations`), without the position.
-fn quantile_warning(q: f64) -> String {
+pub(crate) fn quantile_warning(q: f64) -> String {
     format!(
         "PromQL warning: quantile value should be between 0 and 1, got {}",
-        format_g(q)
+        go_format_g(q)
     )
 }
 
 fn ratio_warning(r: f64, to: f64) -> String {
     format!(
         "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
-        format_g(r),
-        format_g(to)
+        go_format_g(r),
+        go_format_g(to)
     )
 }
 
@@ -304,12 +304,19 @@ fn points_in<'a>(
     k0: usize,
     k1: usize,
 ) -> &'a [vigil_model::Sample] {
-    if k0 == 0 && k1 >= ctx.steps.len() {
+    let n_steps = ctx.steps.len();
+    if k0 == 0 && k1 >= n_steps {
         return &s.points;
     }
-    let (t0, t1) = (ctx.steps.ts(k0), ctx.steps.ts(k1));
+    let t0 = ctx.steps.ts(k0);
     let a = s.points.partition_point(|p| p.t < t0);
-    let b = s.points.partition_point(|p| p.t < t1);
+    // Past the last step there is no timestamp to compare with (it may not fit in an i64).
+    let b = if k1 >= n_steps {
+        s.points.len()
+    } else {
+        let t1 = ctx.steps.ts(k1);
+        s.points.partition_point(|p| p.t < t1)
+    };
     s.points.get(a..b).unwrap_or(&[])
 }
 

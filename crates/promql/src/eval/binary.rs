@@ -27,8 +27,8 @@ use rayon::prelude::*;
 use vigil_model::Labels;
 
 use self::ops::{elem_op, scalar_op, Op};
-use self::signature::{IdMap, LabelFilter, PARALLEL_MIN};
-use super::{Ctx, Evaluated};
+use self::signature::{LabelFilter, PARALLEL_MIN};
+use super::{merge_same_labels, Ctx, Evaluated};
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -79,7 +79,7 @@ pub(crate) fn binary(
             } else {
                 vector::vector_op(ctx, op, &matching, return_bool, l, r)?
             };
-            merge_same_labels(ctx, out).map(Evaluated::Vector)
+            merge_range_pieces(ctx, out).map(Evaluated::Vector)
         }
         (l, r) => Err(PromqlError::Execution(format!(
             "binary expression must contain only scalar and instant vector types, got {} and {}",
@@ -203,59 +203,14 @@ fn vector_scalar(
 /// Prometheus assembles a range result by output labels: series with equal labels become one,
 /// and two of them at the same step are an error. Instant results (one step) are left as they
 /// are, as Prometheus does, so that a later aggregation still sees both.
-pub(crate) fn merge_same_labels(
+fn merge_range_pieces(
     ctx: &Ctx<'_>,
     pieces: Vec<StepSeries>,
 ) -> Result<Vec<StepSeries>, PromqlError> {
-    if ctx.steps.len() <= 1 || pieces.len() <= 1 {
+    if ctx.steps.len() <= 1 {
         return Ok(pieces);
     }
-    let filter = LabelFilter::Ignoring(Vec::new());
-    let hashes = signature::hash_all(&filter, pieces.iter().map(|p| &p.labels));
-    let mut first: IdMap<usize> = IdMap::with_capacity_and_hasher(pieces.len(), Default::default());
-    let mut any_dup = false;
-    for (i, h) in hashes.iter().enumerate() {
-        if first.insert(*h, i).is_some() {
-            any_dup = true;
-        }
-    }
-    if !any_dup {
-        return Ok(pieces);
-    }
-    let mut out: Vec<StepSeries> = Vec::with_capacity(pieces.len());
-    let mut by_hash: IdMap<Vec<usize>> = IdMap::default();
-    let mut merged = Vec::new();
-    for (piece, h) in pieces.into_iter().zip(hashes) {
-        let slots = by_hash.entry(h).or_default();
-        let existing = slots.iter().copied().find(|&o| {
-            out.get(o)
-                .is_some_and(|s: &StepSeries| s.labels == piece.labels)
-        });
-        match existing.and_then(|o| out.get_mut(o).map(|s| (o, s))) {
-            Some((o, s)) => {
-                s.points.extend(piece.points);
-                merged.push(o);
-            }
-            None => {
-                slots.push(out.len());
-                out.push(piece);
-            }
-        }
-    }
-    merged.sort_unstable();
-    merged.dedup();
-    for o in merged {
-        if let Some(s) = out.get_mut(o) {
-            s.points.sort_by_key(|p| p.t);
-            if s.points
-                .windows(2)
-                .any(|w| w.first().map(|p| p.t) == w.get(1).map(|p| p.t))
-            {
-                return Err(duplicate_labelset());
-            }
-        }
-    }
-    Ok(out)
+    merge_same_labels(pieces)
 }
 
 /// Step indices of one series' ascending point timestamps; divides only when a point does not
@@ -293,10 +248,6 @@ impl StepIndexer {
     }
 }
 
-pub(crate) fn duplicate_labelset() -> PromqlError {
-    PromqlError::Execution("vector cannot contain metrics with the same labelset".to_owned())
-}
-
 /// Prometheus's `MatchLabels`: the labels a match group is named by in error messages.
 fn match_group_labels(m: &Matching, labels: &Labels) -> Labels {
     m.filter.project(labels)
@@ -329,6 +280,7 @@ pub(crate) mod test_util {
             samples: AtomicUsize::new(0),
             loaded: AtomicUsize::new(0),
             annotations: Mutex::new(Annotations::default()),
+            source: None,
             positions: Default::default(),
         };
         let ctx = Ctx {

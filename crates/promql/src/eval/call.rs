@@ -23,8 +23,7 @@ mod tests;
 
 use promql_parser::parser::{Call, Expr};
 
-use super::positions::ArgPositions;
-use super::{Ctx, Evaluated, RangeSeries};
+use super::{unwrap_parens, Ctx, Evaluated, RangeSeries};
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -97,14 +96,14 @@ pub(crate) struct FnCtx<'c, 'a> {
 }
 
 impl FnCtx<'_, '_> {
-    /// Source positions of the query's calls.
-    fn positions(&self) -> Option<&ArgPositions> {
-        Some(&self.ctx.query.positions)
-    }
-
     /// `msg` with the position of argument `arg` appended as Prometheus prints it.
     pub fn at_arg(&self, msg: String, arg: usize) -> String {
-        match self.positions().and_then(|p| p.arg(self.call, arg)) {
+        match self
+            .ctx
+            .query
+            .positions()
+            .and_then(|p| p.arg(self.call, arg))
+        {
             Some(pos) => format!("{msg} ({pos})"),
             None => msg,
         }
@@ -112,7 +111,7 @@ impl FnCtx<'_, '_> {
 
     /// `msg` with the position of the call itself appended.
     pub fn at_call(&self, msg: String) -> String {
-        match self.positions().and_then(|p| p.call(self.call)) {
+        match self.ctx.query.positions().and_then(|p| p.call(self.call)) {
             Some(pos) => format!("{msg} ({pos})"),
             None => msg,
         }
@@ -120,11 +119,7 @@ impl FnCtx<'_, '_> {
 
     /// The unevaluated argument `i`, parentheses removed.
     pub fn arg_expr(&self, i: usize) -> Option<&Expr> {
-        let mut e: &Expr = self.call.args.args.get(i)?;
-        while let Expr::Paren(p) = e {
-            e = &p.expr;
-        }
-        Some(e)
+        self.call.args.args.get(i).map(|e| unwrap_parens(e))
     }
 
     /// Step index of a point's timestamp on the grid (points of instant vectors sit on it).

@@ -12,18 +12,17 @@ pub(crate) mod call;
 pub(crate) mod positions;
 pub(crate) mod select;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
-
-use std::collections::HashSet;
 
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Call, Expr, SubqueryExpr};
 use vigil_model::{Labels, Sample};
 use vigil_storage::MetricSelect;
 
+use self::binary::signature::{hash_all, IdMap, LabelFilter};
 use self::call::{Arg, RangeArg};
 use crate::value::{InstantSample, Series, StepSeries, Steps, Value};
 use crate::PromqlError;
@@ -65,8 +64,23 @@ pub(crate) struct QueryState<'a> {
     /// Samples read from storage, for query statistics.
     pub loaded: AtomicUsize,
     pub annotations: Mutex<Annotations>,
-    /// Source positions of calls and aggregations, for annotation texts.
-    pub positions: positions::ArgPositions,
+    /// The query text and its tree, from which [`QueryState::positions`] are computed (`None`
+    /// in tests that evaluate hand-built nodes).
+    pub source: Option<(&'a str, &'a Expr)>,
+    /// Source positions of calls and aggregations, for annotation texts; computed on first use,
+    /// as most queries raise no annotation.
+    pub positions: OnceLock<positions::ArgPositions>,
+}
+
+impl QueryState<'_> {
+    /// Source positions of the query's calls and aggregations.
+    pub fn positions(&self) -> Option<&positions::ArgPositions> {
+        let (query, expr) = self.source?;
+        Some(
+            self.positions
+                .get_or_init(|| positions::ArgPositions::new(query, expr)),
+        )
+    }
 }
 
 /// Evaluation context of one node: the step grid it is evaluated on (the query's, or a
@@ -99,14 +113,20 @@ impl<'a> Ctx<'a> {
 
     /// Accounts `n` more samples held by the query; fails once over the limit.
     pub fn add_samples(&self, n: usize) -> Result<(), PromqlError> {
-        let total = self.query.samples.fetch_add(n, Ordering::Relaxed) + n;
+        let total = self
+            .query
+            .samples
+            .fetch_add(n, Ordering::Relaxed)
+            .saturating_add(n);
         if total > self.query.max_samples {
-            return Err(PromqlError::Execution(
-                "query processing would load too many samples into memory in query execution"
-                    .to_owned(),
-            ));
+            return Err(too_many_samples());
         }
         Ok(())
+    }
+
+    /// Accounts the points of `series`, as [`Ctx::add_samples`].
+    pub fn add_points(&self, series: &[StepSeries]) -> Result<(), PromqlError> {
+        self.add_samples(series.iter().map(|s| s.points.len()).sum())
     }
 
     pub fn warn(&self, msg: impl Into<String>) {
@@ -160,18 +180,15 @@ pub(crate) fn evaluate_query(
                     Evaluated::Vector(series) => {
                         let mut out = Vec::with_capacity(series.len());
                         for s in series {
-                            let labels = if s.drop_name {
-                                select::drop_metric_name(&s.labels)
-                            } else {
-                                s.labels
+                            // The grid has one step, so a series has at most one point.
+                            let Some(p) = s.points.first() else {
+                                continue;
                             };
-                            for p in s.points {
-                                out.push(InstantSample {
-                                    labels: labels.clone(),
-                                    t,
-                                    v: p.v,
-                                });
-                            }
+                            out.push(InstantSample {
+                                labels: output_labels(s.labels, s.drop_name),
+                                t,
+                                v: p.v,
+                            });
                         }
                         let mut seen: HashSet<&Labels> = HashSet::with_capacity(out.len());
                         if !out.iter().all(|s| seen.insert(&s.labels)) {
@@ -200,44 +217,98 @@ pub(crate) fn evaluate_query(
     }
 }
 
-fn duplicate_labelset() -> PromqlError {
+fn too_many_samples() -> PromqlError {
+    PromqlError::Execution(
+        "query processing would load too many samples into memory in query execution".to_owned(),
+    )
+}
+
+pub(crate) fn duplicate_labelset() -> PromqlError {
     PromqlError::Execution("vector cannot contain metrics with the same labelset".to_owned())
+}
+
+/// The labels a series leaves the engine with: without the metric name if it was flagged for
+/// dropping (see [`StepSeries::drop_name`]).
+fn output_labels(labels: Labels, drop_name: bool) -> Labels {
+    if drop_name {
+        select::drop_metric_name(labels)
+    } else {
+        labels
+    }
+}
+
+/// Series with equal labels merged into the first of them, in order of first appearance, as
+/// Prometheus assembles results by labels; two of them with a point at the same step are an
+/// error.
+pub(crate) fn merge_same_labels(pieces: Vec<StepSeries>) -> Result<Vec<StepSeries>, PromqlError> {
+    if pieces.len() <= 1 {
+        return Ok(pieces);
+    }
+    let filter = LabelFilter::Ignoring(Vec::new());
+    let hashes = hash_all(&filter, pieces.iter().map(|p| &p.labels));
+    let mut first: IdMap<usize> = IdMap::with_capacity_and_hasher(pieces.len(), Default::default());
+    let mut any_dup = false;
+    for (i, h) in hashes.iter().enumerate() {
+        if first.insert(*h, i).is_some() {
+            any_dup = true;
+        }
+    }
+    if !any_dup {
+        return Ok(pieces);
+    }
+    let mut out: Vec<StepSeries> = Vec::with_capacity(pieces.len());
+    let mut by_hash: IdMap<Vec<usize>> = IdMap::default();
+    let mut merged = Vec::new();
+    for (piece, h) in pieces.into_iter().zip(hashes) {
+        let slots = by_hash.entry(h).or_default();
+        let existing = slots.iter().copied().find(|&o| {
+            out.get(o)
+                .is_some_and(|s: &StepSeries| s.labels == piece.labels)
+        });
+        match existing.and_then(|o| out.get_mut(o).map(|s| (o, s))) {
+            Some((o, s)) => {
+                s.points.extend(piece.points);
+                merged.push(o);
+            }
+            None => {
+                slots.push(out.len());
+                out.push(piece);
+            }
+        }
+    }
+    merged.sort_unstable();
+    merged.dedup();
+    for o in merged {
+        if let Some(s) = out.get_mut(o) {
+            s.points.sort_by_key(|p| p.t);
+            if s.points
+                .windows(2)
+                .any(|w| w.first().map(|p| p.t) == w.get(1).map(|p| p.t))
+            {
+                return Err(duplicate_labelset());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A range query's series: names dropped where flagged, series that end up with the same labels
 /// merged (an error if both have a point at the same step), sorted by labels.
 fn into_matrix(series: Vec<StepSeries>) -> Result<Vec<Series>, PromqlError> {
-    let mut out: Vec<Series> = series
+    let named: Vec<StepSeries> = series
         .into_iter()
         .filter(|s| !s.points.is_empty())
+        .map(|s| StepSeries::new(output_labels(s.labels, s.drop_name), s.points))
+        .collect();
+    let mut out: Vec<Series> = merge_same_labels(named)?
+        .into_iter()
         .map(|s| Series {
-            labels: if s.drop_name {
-                select::drop_metric_name(&s.labels)
-            } else {
-                s.labels
-            },
+            labels: s.labels,
             points: s.points,
         })
         .collect();
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    let mut merged: Vec<Series> = Vec::with_capacity(out.len());
-    for s in out {
-        match merged.last_mut() {
-            Some(last) if last.labels == s.labels => {
-                last.points.extend(s.points);
-                last.points.sort_by_key(|p| p.t);
-                if last
-                    .points
-                    .windows(2)
-                    .any(|w| matches!(w, [a, b] if a.t == b.t))
-                {
-                    return Err(duplicate_labelset());
-                }
-            }
-            _ => merged.push(s),
-        }
-    }
-    Ok(merged)
+    out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
 }
 
 /// Evaluates an expression of scalar, string or instant-vector type over `ctx`'s grid.
@@ -316,8 +387,12 @@ fn eval_call(ctx: &Ctx<'_>, call: &Call) -> Result<Evaluated, PromqlError> {
         }
     }
     let mut args = Vec::with_capacity(call.args.args.len());
-    for a in &call.args.args {
-        if a.value_type() == ValueType::Matrix {
+    for (i, a) in call.args.args.iter().enumerate() {
+        if call.func.name == "info" && i == 1 {
+            // `info` reads its second argument as a list of matchers, never its value; selecting
+            // it (`{data=~".+"}` matches nearly every series) would be wasted work.
+            args.push(Arg::Value(Evaluated::Vector(Vec::new())));
+        } else if a.value_type() == ValueType::Matrix {
             args.push(Arg::Range(eval_range(ctx, a)?));
         } else {
             args.push(Arg::Value(eval(ctx, a)?));
@@ -326,7 +401,7 @@ fn eval_call(ctx: &Ctx<'_>, call: &Call) -> Result<Evaluated, PromqlError> {
     call::call_function(ctx, call, args)
 }
 
-fn unwrap_parens(mut e: &Expr) -> &Expr {
+pub(crate) fn unwrap_parens(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }
@@ -364,15 +439,22 @@ fn eval_subquery(ctx: &Ctx<'_>, sq: &SubqueryExpr) -> Result<RangeArg, PromqlErr
     }
     .max(1);
     let lower = first.saturating_sub(range_ms);
-    let mut start = lower.div_euclid(step) * step;
-    if start <= lower {
-        start += step;
-    }
+    // The first multiple of the step after `lower`; past `i64::MAX`, the grid is empty.
+    let start = lower
+        .div_euclid(step)
+        .checked_add(1)
+        .and_then(|k| k.checked_mul(step))
+        .unwrap_or(i64::MAX);
     let inner = ctx.with_steps(Steps {
         start,
         end: last,
         step,
     });
+    // Every node allocates per step of its grid; a grid with more steps than the query may
+    // hold samples (`x[1y:1ms]`) is refused before anything is allocated for it.
+    if inner.steps.len() > ctx.query.max_samples {
+        return Err(too_many_samples());
+    }
     let series = if inner.steps.is_empty() {
         Vec::new()
     } else {
@@ -381,11 +463,7 @@ fn eval_subquery(ctx: &Ctx<'_>, sq: &SubqueryExpr) -> Result<RangeArg, PromqlErr
                 .into_iter()
                 .filter(|s| !s.points.is_empty())
                 .map(|s| RangeSeries {
-                    labels: if s.drop_name {
-                        select::drop_metric_name(&s.labels)
-                    } else {
-                        s.labels
-                    },
+                    labels: output_labels(s.labels, s.drop_name),
                     samples: s.points,
                 })
                 .collect(),

@@ -106,14 +106,13 @@ impl ArgPositions {
     }
 
     /// `line:col` of the aggregation (its operator keyword).
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn aggregate(&self, agg: &AggregateExpr) -> Option<&str> {
         self.get(std::ptr::from_ref(agg) as usize)
             .map(|c| c.start.as_str())
     }
 
     /// `line:col` of the aggregation's parameter (`0.9` in `quantile(0.9, x)`), if it has one.
-    #[allow(dead_code)]
     pub(crate) fn aggregate_param(&self, agg: &AggregateExpr) -> Option<&str> {
         agg.param.as_ref()?;
         self.get(std::ptr::from_ref(agg) as usize)

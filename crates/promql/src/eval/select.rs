@@ -2,14 +2,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
+use promql_parser::label::Matcher as PMatcher;
 use promql_parser::parser::{AtModifier, Offset, VectorSelector};
 use rayon::prelude::*;
-use vigil_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME_LABEL};
+use vigil_model::{is_stale_nan, Labels, Matcher, Sample, METRIC_NAME_LABEL};
 use vigil_storage::{SeriesData, TimeRange};
 
 use super::call::RangeArg;
 use super::{Ctx, RangeSeries};
+use crate::selector::storage_matchers;
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -60,24 +61,8 @@ pub(crate) fn eval_times(
 
 /// The selector's matchers as storage matchers: one list per `or` alternative.
 fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, PromqlError> {
-    let convert = |list: &[PMatcher]| -> Result<Vec<Matcher>, PromqlError> {
-        let mut out = Vec::with_capacity(list.len() + 1);
-        if let Some(name) = &vs.name {
-            out.push(Matcher::equal(METRIC_NAME_LABEL, name.clone()));
-        }
-        for m in list {
-            let op = match m.op {
-                PMatchOp::Equal => MatchOp::Equal,
-                PMatchOp::NotEqual => MatchOp::NotEqual,
-                PMatchOp::Re(_) => MatchOp::Regex,
-                PMatchOp::NotRe(_) => MatchOp::NotRegex,
-            };
-            out.push(
-                Matcher::new(op, m.name.clone(), m.value.clone())
-                    .map_err(|e| PromqlError::Parse(e.to_string()))?,
-            );
-        }
-        Ok(out)
+    let convert = |list: &[PMatcher]| {
+        storage_matchers(vs.name.as_ref(), list).map_err(|e| PromqlError::Parse(e.to_string()))
     };
     if vs.matchers.or_matchers.is_empty() {
         Ok(vec![convert(&vs.matchers.matchers)?])
@@ -100,6 +85,10 @@ fn fetch(
     start: i64,
     end: i64,
 ) -> Result<Vec<SeriesData>, PromqlError> {
+    if start > end {
+        // Possible at the edges of time, where offsets and ranges saturate.
+        return Ok(Vec::new());
+    }
     let sets = matcher_sets(vs)?;
     let range = TimeRange::new(start, end);
     let mut out: Vec<SeriesData> = Vec::new();
@@ -159,9 +148,17 @@ pub(crate) fn select_vector(
         return Ok(Vec::new());
     };
     let lookback = ctx.query.lookback_ms;
-    let data = fetch(ctx, vs, first.saturating_sub(lookback) + 1, last)?;
+    let data = fetch(
+        ctx,
+        vs,
+        first.saturating_sub(lookback).saturating_add(1),
+        last,
+    )?;
     let mut out = Vec::with_capacity(data.len());
-    for series in data {
+    for (n, series) in data.into_iter().enumerate() {
+        if n % 1024 == 1023 {
+            ctx.check_deadline()?;
+        }
         let samples = &series.samples;
         let mut points = Vec::new();
         let mut j = 0usize; // samples[..j] have t <= the current eval time
@@ -175,7 +172,7 @@ pub(crate) fn select_vector(
             let Some(s) = j.checked_sub(1).and_then(|k| samples.get(k)) else {
                 continue;
             };
-            if s.t <= te - lookback || is_stale_nan(s.v) {
+            if s.t <= te.saturating_sub(lookback) || is_stale_nan(s.v) {
                 continue;
             }
             let v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
@@ -212,7 +209,12 @@ pub(crate) fn select_range(
             ends,
         });
     };
-    let data = fetch(ctx, vs, first.saturating_sub(range_ms) + 1, last)?;
+    let data = fetch(
+        ctx,
+        vs,
+        first.saturating_sub(range_ms).saturating_add(1),
+        last,
+    )?;
     let mut series = Vec::with_capacity(data.len());
     for s in data {
         let samples: Vec<Sample> = s
@@ -245,14 +247,21 @@ pub(crate) fn window(samples: &[Sample], end: i64, range_ms: i64) -> &[Sample] {
     samples.get(lo..hi.max(lo)).unwrap_or(&[])
 }
 
-/// Labels with the metric name removed, and with it the metadata labels Prometheus derives from
-/// it (`__type__`, `__unit__`).
-pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
-    const RESERVED: [&str; 3] = [METRIC_NAME_LABEL, "__type__", "__unit__"];
-    if !labels.iter().any(|l| RESERVED.contains(&l.name.as_str())) {
-        return labels.clone();
+/// The metric name and the metadata labels Prometheus derives from it (`__type__`, `__unit__`),
+/// which go wherever the name goes.
+pub(crate) fn is_metadata_label(name: &str) -> bool {
+    matches!(name, METRIC_NAME_LABEL | "__type__" | "__unit__")
+}
+
+/// Labels with the metric name removed, and with it the other metadata labels.
+pub(crate) fn drop_metric_name(labels: Labels) -> Labels {
+    if !labels.iter().any(|l| is_metadata_label(&l.name)) {
+        return labels;
     }
-    let mut b = labels.builder();
-    b.retain(|l| !RESERVED.contains(&l.name.as_str()));
-    b.build()
+    let kept = labels
+        .into_vec()
+        .into_iter()
+        .filter(|l| !is_metadata_label(&l.name))
+        .collect();
+    Labels::from_sorted_unchecked(kept)
 }

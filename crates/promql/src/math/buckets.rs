@@ -6,6 +6,8 @@
 //! relative differences (below 1e-12) are silently levelled, and real decreases are levelled
 //! too but reported, so the caller can emit upstream's "fixed for monotonicity" info.
 
+use vigil_model::almost_equal;
+
 /// One bucket: its upper bound (`le`) and cumulative count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Bucket {
@@ -39,26 +41,6 @@ pub(crate) struct ForcedMonotonicity {
     pub min_bucket: f64,
     pub max_bucket: f64,
     pub max_diff: f64,
-}
-
-/// Upstream `util/almost.Equal`: relative difference below `epsilon`, NaNs equal.
-pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    if vigil_model::is_stale_nan(a) || vigil_model::is_stale_nan(b) {
-        return vigil_model::is_stale_nan(a) && vigil_model::is_stale_nan(b);
-    }
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    #[allow(clippy::float_cmp)]
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
-        return diff < epsilon * f64::MIN_POSITIVE;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }
 
 fn sort_by_upper(buckets: &mut [Bucket]) {

@@ -5,7 +5,6 @@
 
 pub(crate) mod buckets;
 pub(crate) mod date;
-pub(crate) mod gofmt;
 pub(crate) mod kahan;
 pub(crate) mod natsort;
 pub(crate) mod rate;

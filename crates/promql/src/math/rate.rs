@@ -43,7 +43,7 @@ pub(crate) fn extrapolated_rate(
         }
     }
 
-    let mut duration_to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut duration_to_start = first.t.saturating_sub(range_start) as f64 / 1000.0;
     let mut duration_to_end = (range_end - last.t) as f64 / 1000.0;
     let sampled_interval = (last.t - first.t) as f64 / 1000.0;
     let average_between_samples = sampled_interval / samples_minus_one;

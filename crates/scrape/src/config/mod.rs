@@ -236,58 +236,51 @@ pub struct ScrapeConfig {
 impl ScrapeConfig {
     /// The Prometheus settings present in this config that Vigil does not implement.
     pub fn unsupported_fields(&self) -> Vec<&'static str> {
-        let fields = [
-            ("oauth2", self.oauth2.is_some()),
-            ("proxy_url", self.proxy_url.is_some()),
-            ("no_proxy", self.no_proxy.is_some()),
-            (
-                "proxy_from_environment",
-                self.proxy_from_environment.is_some(),
-            ),
-            ("proxy_connect_header", self.proxy_connect_header.is_some()),
-            ("http_headers", self.http_headers.is_some()),
-            ("azure_sd_configs", self.azure_sd_configs.is_some()),
-            ("consul_sd_configs", self.consul_sd_configs.is_some()),
-            (
-                "digitalocean_sd_configs",
-                self.digitalocean_sd_configs.is_some(),
-            ),
-            ("docker_sd_configs", self.docker_sd_configs.is_some()),
-            (
-                "dockerswarm_sd_configs",
-                self.dockerswarm_sd_configs.is_some(),
-            ),
-            ("dns_sd_configs", self.dns_sd_configs.is_some()),
-            ("ec2_sd_configs", self.ec2_sd_configs.is_some()),
-            ("eureka_sd_configs", self.eureka_sd_configs.is_some()),
-            ("gce_sd_configs", self.gce_sd_configs.is_some()),
-            ("hetzner_sd_configs", self.hetzner_sd_configs.is_some()),
-            ("http_sd_configs", self.http_sd_configs.is_some()),
-            ("ionos_sd_configs", self.ionos_sd_configs.is_some()),
-            (
-                "kubernetes_sd_configs",
-                self.kubernetes_sd_configs.is_some(),
-            ),
-            ("kuma_sd_configs", self.kuma_sd_configs.is_some()),
-            ("lightsail_sd_configs", self.lightsail_sd_configs.is_some()),
-            ("linode_sd_configs", self.linode_sd_configs.is_some()),
-            ("marathon_sd_configs", self.marathon_sd_configs.is_some()),
-            ("nerve_sd_configs", self.nerve_sd_configs.is_some()),
-            ("nomad_sd_configs", self.nomad_sd_configs.is_some()),
-            ("openstack_sd_configs", self.openstack_sd_configs.is_some()),
-            ("ovhcloud_sd_configs", self.ovhcloud_sd_configs.is_some()),
-            ("puppetdb_sd_configs", self.puppetdb_sd_configs.is_some()),
-            ("scaleway_sd_configs", self.scaleway_sd_configs.is_some()),
-            ("serverset_sd_configs", self.serverset_sd_configs.is_some()),
-            ("stackit_sd_configs", self.stackit_sd_configs.is_some()),
-            ("triton_sd_configs", self.triton_sd_configs.is_some()),
-            ("uyuni_sd_configs", self.uyuni_sd_configs.is_some()),
-            ("vultr_sd_configs", self.vultr_sd_configs.is_some()),
-        ];
-        fields
-            .into_iter()
-            .filter_map(|(name, set)| set.then_some(name))
-            .collect()
+        // Each field is named once, so a reported name cannot drift from its field.
+        macro_rules! present {
+            ($($field:ident),* $(,)?) => {
+                [$((stringify!($field), self.$field.is_some())),*]
+            };
+        }
+        present!(
+            oauth2,
+            proxy_url,
+            no_proxy,
+            proxy_from_environment,
+            proxy_connect_header,
+            http_headers,
+            azure_sd_configs,
+            consul_sd_configs,
+            digitalocean_sd_configs,
+            docker_sd_configs,
+            dockerswarm_sd_configs,
+            dns_sd_configs,
+            ec2_sd_configs,
+            eureka_sd_configs,
+            gce_sd_configs,
+            hetzner_sd_configs,
+            http_sd_configs,
+            ionos_sd_configs,
+            kubernetes_sd_configs,
+            kuma_sd_configs,
+            lightsail_sd_configs,
+            linode_sd_configs,
+            marathon_sd_configs,
+            nerve_sd_configs,
+            nomad_sd_configs,
+            openstack_sd_configs,
+            ovhcloud_sd_configs,
+            puppetdb_sd_configs,
+            scaleway_sd_configs,
+            serverset_sd_configs,
+            stackit_sd_configs,
+            triton_sd_configs,
+            uyuni_sd_configs,
+            vultr_sd_configs,
+        )
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
     }
 }
 

@@ -154,14 +154,7 @@ impl Vigil {
 
     /// One remote_write request with the headers Prometheus sends.
     pub fn remote_write(&self, b: &vigil_model::Batch) -> reqwest::blocking::Response {
-        client()
-            .post(self.url("/api/v1/write"))
-            .header("Content-Encoding", "snappy")
-            .header("Content-Type", "application/x-protobuf")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .body(vigil_codec::remote_write::encode(b))
-            .send()
-            .expect("post")
+        remote_write_to(&self.url("/api/v1/write"), b)
     }
 
     pub fn log_text(&self) -> String {
@@ -242,11 +235,7 @@ pub fn peer(env: &str, default: &str) -> Option<PathBuf> {
         env,
         p.display()
     );
-    eprintln!(
-        "skipped: {} not found at {} (set {env})",
-        p.display(),
-        p.display()
-    );
+    eprintln!("skipped: {env} not found at {} (set {env})", p.display());
     None
 }
 

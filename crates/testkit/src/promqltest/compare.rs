@@ -6,15 +6,13 @@
 
 use std::collections::HashMap;
 
-use vigil_model::{is_stale_nan, Labels};
+pub use vigil_model::almost_equal;
+use vigil_model::Labels;
 
 use super::script::Expected;
 
 /// The relative error upstream allows between expected and actual values.
 pub const DEFAULT_EPSILON: f64 = 0.000_001;
-
-/// The smallest positive normal f64.
-const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
 
 /// A query result.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,26 +21,6 @@ pub enum QueryValue {
     String(String),
     Vector(Vec<(Labels, f64)>),
     Matrix(Vec<(Labels, Vec<(i64, f64)>)>),
-}
-
-/// Upstream `util/almost.Equal`.
-pub fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    if is_stale_nan(a) || is_stale_nan(b) {
-        return is_stale_nan(a) && is_stale_nan(b);
-    }
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    #[allow(clippy::float_cmp)]
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }
 
 /// The grid a matrix result is laid out on: first timestamp, last timestamp and step.

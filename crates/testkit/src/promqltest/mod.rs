@@ -50,3 +50,27 @@ pub fn testdata_dir() -> Option<std::path::PathBuf> {
     };
     dir.is_dir().then_some(dir)
 }
+
+/// The upstream scripts (`*.test` in [`testdata_dir`]), sorted by name; `None`, after saying so
+/// on stdout, when the test data is absent.
+///
+/// # Errors
+/// The directory cannot be read.
+pub fn script_files() -> Result<Option<Vec<std::path::PathBuf>>, PromqlTestError> {
+    let Some(dir) = testdata_dir() else {
+        println!(
+            "skipped: promql test data not found ($VIGIL_TESTDATA/promql or ../shared/testdata/promql)"
+        );
+        return Ok(None);
+    };
+    let entries = std::fs::read_dir(&dir).map_err(|source| PromqlTestError::Io {
+        file: dir.display().to_string(),
+        source,
+    })?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    files.sort();
+    Ok(Some(files))
+}

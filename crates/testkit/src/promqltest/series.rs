@@ -351,62 +351,14 @@ pub fn unquote(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// A Prometheus duration (`model.ParseDuration`): units `y w d h m s ms`, each at most once, in
-/// that order; `0` alone is allowed. Returns milliseconds.
+/// A Prometheus duration (`model.ParseDuration`) in milliseconds, as the scripts write step,
+/// `at` and range times.
 ///
 /// # Errors
 /// Anything else, e.g. `1.5h`, `5x`, `m5`, or an overflow.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err("empty duration string".into());
-    }
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut next_unit = 0;
-    let mut total: i64 = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return Err(format!("not a valid duration string: {s:?}"));
-        }
-        let n: i64 = s[start..i]
-            .parse()
-            .map_err(|_| format!("duration out of range: {s:?}"))?;
-        let ustart = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &s[ustart..i];
-        let pos = UNITS
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(|| format!("not a valid duration string: {s:?}"))?;
-        if pos < next_unit {
-            return Err(format!("not a valid duration string: {s:?}"));
-        }
-        next_unit = pos + 1;
-        let ms = n
-            .checked_mul(UNITS[pos].1)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration out of range: {s:?}"))?;
-        total = ms;
-    }
-    Ok(total)
+    let ms = vigil_model::parse_duration_ms(s)?;
+    i64::try_from(ms).map_err(|_| format!("duration out of range: {s:?}"))
 }
 
 #[cfg(test)]

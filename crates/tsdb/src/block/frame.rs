@@ -84,17 +84,16 @@ thread_local! {
 }
 
 fn zstd_decompress(stored: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
-    DECOMPRESSOR.with(|cell| {
-        let Ok(mut slot) = cell.try_borrow_mut() else {
-            return zstd::bulk::decompress(stored, capacity);
-        };
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::new()?);
+    DECOMPRESSOR.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let d = match &mut *slot {
+                Some(d) => d,
+                None => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            d.decompress(stored, capacity)
         }
-        match slot.as_mut() {
-            Some(d) => d.decompress(stored, capacity),
-            None => zstd::bulk::decompress(stored, capacity),
-        }
+        // Only if decompression re-entered itself on this thread: use a one-off context.
+        Err(_) => zstd::bulk::decompress(stored, capacity),
     })
 }
 
@@ -108,6 +107,15 @@ pub fn decode_body(fh: &FrameHeader, stored: &[u8]) -> Result<Vec<u8>, DecodeErr
     }
     if fh.codec == CODEC_RAW {
         return Ok(stored.to_vec());
+    }
+    // The header is outside the checksum and `raw_len` sizes the output buffer: when the
+    // checksummed zstd frame declares its content size (ours always do), the two must agree
+    // before anything is allocated.
+    let declared = zstd::zstd_safe::get_frame_content_size(stored);
+    if matches!(declared, Ok(Some(n)) if n != fh.raw_len as u64) {
+        return Err(DecodeError(
+            "frame raw length differs from the zstd frame's",
+        ));
     }
     let out = zstd_decompress(stored, fh.raw_len)
         .map_err(|_| DecodeError("zstd frame does not decompress"))?;
@@ -151,6 +159,22 @@ mod tests {
         let last = buf.len() - 1;
         buf[last] ^= 1;
         assert!(get_frame(&buf, 1 << 20).is_err());
+    }
+
+    /// The header is not checksummed: a damaged raw length must be refused before it sizes an
+    /// allocation (up to 4 GiB for index sections).
+    #[test]
+    fn damaged_raw_length_is_refused_before_decompressing() {
+        let mut buf = Vec::new();
+        put_frame(&mut buf, &[7u8; 1000], true).expect("frame");
+        assert_eq!(buf[0], CODEC_ZSTD);
+        buf[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            get_frame(&buf, u32::MAX as usize).map(|_| ()),
+            Err(DecodeError(
+                "frame raw length differs from the zstd frame's"
+            ))
+        );
     }
 
     proptest! {

@@ -143,6 +143,7 @@ struct ValuePostings {
 #[derive(Debug)]
 pub struct IndexReader {
     path: PathBuf,
+    file_len: u64,
     block_min: i64,
     symbols: Vec<Box<str>>,
     series: Vec<u8>,
@@ -191,6 +192,7 @@ impl IndexReader {
         }
         let mut r = IndexReader {
             path: path.to_path_buf(),
+            file_len: bytes.len() as u64,
             block_min,
             symbols: Vec::new(),
             series,
@@ -372,6 +374,11 @@ impl IndexReader {
             prev = Some(c);
         }
         Ok((labels, chunks))
+    }
+
+    /// Size of the index file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
     }
 
     pub fn num_series(&self) -> usize {

@@ -8,6 +8,7 @@ use vigil_storage::TimeRange;
 use super::chunks::{ChunksReader, PageCache};
 use super::index::{ChunkMeta, IndexReader};
 use super::meta::{BlockMeta, CHUNKS_FILE, INDEX_FILE};
+use crate::compact::retain_in_range;
 use crate::postings::postings_for_matchers;
 use crate::TsdbError;
 
@@ -53,9 +54,10 @@ impl BlockReader {
         &self.index
     }
 
-    /// Bytes on disk (index + chunks + meta).
+    /// Bytes on disk (index + chunks + meta), from the files themselves: meta.json has no
+    /// checksum, and a damaged size there must not steer size-based retention.
     pub fn size_bytes(&self) -> u64 {
-        self.meta.index_bytes + self.chunks.len() + 512
+        self.index.file_len() + self.chunks.len() + 512
     }
 
     /// Approximate resident bytes of the loaded index.
@@ -142,16 +144,7 @@ impl BlockReader {
             let start = out.len();
             self.chunks.read(c.at, cache, out)?;
             if c.min_t < range.start || c.max_t > range.end {
-                let mut keep = start;
-                for i in start..out.len() {
-                    if let Some(s) = out.get(i).copied() {
-                        if range.contains(s.t) {
-                            out[keep] = s;
-                            keep += 1;
-                        }
-                    }
-                }
-                out.truncate(keep);
+                retain_in_range(out, start, range);
             }
         }
         Ok(())

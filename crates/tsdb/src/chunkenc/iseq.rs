@@ -127,41 +127,40 @@ pub fn get_iseq(d: &mut Decoder<'_>, n: usize, base: i64, out: &mut Vec<i64>) ->
     if n == 1 {
         return Ok(());
     }
+    // The differences are read into `out` behind the values they follow and summed in place.
     match mode {
         DELTA_FOR | DELTA_VARINT => {
-            let mut diffs = Vec::with_capacity(n - 1);
             if mode == DELTA_FOR {
-                get_for(d, n - 1, &mut diffs)?;
+                get_for(d, n - 1, out)?;
             } else {
                 for _ in 1..n {
-                    diffs.push(d.zvarint()?);
+                    out.push(d.zvarint()?);
                 }
             }
             let mut x = x0;
-            for dd in diffs {
-                x = x.wrapping_add(dd);
-                out.push(x);
+            for v in out.iter_mut().skip(1) {
+                x = x.wrapping_add(*v);
+                *v = x;
             }
         }
         _ => {
             let d1 = d.zvarint()?;
-            let mut dods = Vec::with_capacity(n.saturating_sub(2));
+            out.push(x0.wrapping_add(d1));
             if n > 2 {
                 if mode == DOD_FOR {
-                    get_for(d, n - 2, &mut dods)?;
+                    get_for(d, n - 2, out)?;
                 } else {
                     for _ in 2..n {
-                        dods.push(d.zvarint()?);
+                        out.push(d.zvarint()?);
                     }
                 }
             }
             let mut delta = d1;
             let mut x = x0.wrapping_add(d1);
-            out.push(x);
-            for dd in dods {
-                delta = delta.wrapping_add(dd);
+            for v in out.iter_mut().skip(2) {
+                delta = delta.wrapping_add(*v);
                 x = x.wrapping_add(delta);
-                out.push(x);
+                *v = x;
             }
         }
     }

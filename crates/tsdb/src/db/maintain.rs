@@ -109,13 +109,14 @@ impl Tsdb {
                 // Two head series with one label set (see `head`) are written as one.
                 match &mut pending {
                     Some((l, s)) if *l == labels => {
-                        *s = merge_samples(vec![std::mem::take(s), buf.clone()]);
+                        s.append(&mut buf);
+                        merge_samples(s);
                     }
                     _ => {
                         if let Some((l, s)) = pending.take() {
                             self.write_split(&mut writers, &l, &s, range)?;
                         }
-                        pending = Some((labels, buf.clone()));
+                        pending = Some((labels, std::mem::take(&mut buf)));
                     }
                 }
                 copied.push(c);

@@ -29,11 +29,27 @@ struct SelectIter<'a> {
     range: TimeRange,
 }
 
-impl SelectIter<'_> {
+impl<'a> SelectIter<'a> {
+    fn new(
+        db: &'a Tsdb,
+        blocks: Vec<Arc<BlockReader>>,
+        groups: Vec<(Labels, Vec<Loc>)>,
+        range: TimeRange,
+    ) -> Self {
+        // Page offsets are per block, so each block gets its own cache.
+        let caches = blocks.iter().map(|_| PageCache::default()).collect();
+        SelectIter {
+            db,
+            blocks,
+            caches,
+            groups: groups.into_iter(),
+            range,
+        }
+    }
+
     fn read(&mut self, locs: &[Loc]) -> Result<Vec<Sample>, TsdbError> {
-        let mut parts = Vec::with_capacity(locs.len());
+        let mut out = Vec::new();
         for loc in locs {
-            let mut out = Vec::new();
             match *loc {
                 Loc::Block(b, id) => {
                     if let (Some(block), Some(cache)) = (self.blocks.get(b), self.caches.get_mut(b))
@@ -43,9 +59,11 @@ impl SelectIter<'_> {
                 }
                 Loc::Head(r) => self.db.head.samples(r, self.range, &mut out),
             }
-            parts.push(out);
         }
-        Ok(merge_samples(parts))
+        if locs.len() > 1 {
+            merge_samples(&mut out);
+        }
+        Ok(out)
     }
 }
 
@@ -138,14 +156,7 @@ impl MetricSelect for Tsdb {
     ) -> Result<SeriesSet<'_>, StorageError> {
         let blocks = self.blocks_in(range);
         let groups = self.candidates(&blocks, matchers, range, false)?;
-        let caches = blocks.iter().map(|_| PageCache::default()).collect();
-        Ok(Box::new(SelectIter {
-            db: self,
-            blocks,
-            caches,
-            groups: groups.into_iter(),
-            range,
-        }))
+        Ok(Box::new(SelectIter::new(self, blocks, groups, range)))
     }
 
     fn select_parts(
@@ -164,14 +175,12 @@ impl MetricSelect for Tsdb {
             if chunk.is_empty() && !sets.is_empty() {
                 break;
             }
-            let caches = blocks.iter().map(|_| PageCache::default()).collect();
-            sets.push(Box::new(SelectIter {
-                db: self,
-                blocks: blocks.clone(),
-                caches,
-                groups: chunk.into_iter(),
+            sets.push(Box::new(SelectIter::new(
+                self,
+                blocks.clone(),
+                chunk,
                 range,
-            }));
+            )));
         }
         Ok(sets)
     }

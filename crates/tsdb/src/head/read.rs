@@ -7,13 +7,6 @@ use vigil_storage::{TimeRange, TsdbStatus, ValueCount};
 use super::{Head, HeadIndex};
 use crate::postings::postings_for_matchers;
 
-/// Sorts by count descending, then name, and keeps the first `limit`.
-pub fn top(mut v: Vec<ValueCount>, limit: usize) -> Vec<ValueCount> {
-    v.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.name.cmp(&b.name)));
-    v.truncate(limit);
-    v
-}
-
 impl Head {
     /// Sorted refs of the series matching `matchers`.
     pub fn postings_for(&self, matchers: &[Matcher]) -> Vec<u64> {
@@ -128,10 +121,10 @@ impl Head {
             chunk_count,
             min_time,
             max_time,
-            series_count_by_metric_name: top(by_metric, limit),
-            label_value_count_by_label_name: top(values_per_name, limit),
-            memory_in_bytes_by_label_name: top(memory_per_name, limit),
-            series_count_by_label_value_pair: top(pairs, limit),
+            series_count_by_metric_name: ValueCount::top(by_metric, limit),
+            label_value_count_by_label_name: ValueCount::top(values_per_name, limit),
+            memory_in_bytes_by_label_name: ValueCount::top(memory_per_name, limit),
+            series_count_by_label_value_pair: ValueCount::top(pairs, limit),
         }
     }
 }

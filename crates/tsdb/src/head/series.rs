@@ -11,6 +11,7 @@ use vigil_storage::TimeRange;
 
 use crate::chunkenc::bits::DResult;
 use crate::chunkenc::xor::{decode_head_chunk, XorAppender, HEAD_CHUNK_SAMPLES};
+use crate::compact::retain_in_range;
 use crate::labels::LabelIds;
 
 /// A full head chunk.
@@ -202,11 +203,11 @@ impl MemSeries {
             if !range.overlaps(min_t, max_t) {
                 return;
             }
-            let all = decode_all(data, usize::from(n));
-            if range.start <= min_t && max_t <= range.end {
-                out.extend_from_slice(&all);
-            } else {
-                out.extend(all.into_iter().filter(|s| range.contains(s.t)));
+            let from = out.len();
+            // Written by this process; on a decode failure (a bug) keep what decoded.
+            let _: DResult<()> = decode_head_chunk(data, usize::from(n), out);
+            if min_t < range.start || max_t > range.end {
+                retain_in_range(out, from, range);
             }
         };
         for c in &self.closed {

@@ -121,28 +121,7 @@ fn json_body_as_prost() -> ExportMetricsServiceRequest {
                     }],
                 ),
             ),
-            metric(
-                "rpc.latency",
-                "s",
-                Data::Summary(Summary {
-                    data_points: vec![SummaryDataPoint {
-                        time_unix_nano: T_NS,
-                        count: 10,
-                        sum: 2.5,
-                        quantile_values: vec![
-                            ValueAtQuantile {
-                                quantile: 0.5,
-                                value: 0.2,
-                            },
-                            ValueAtQuantile {
-                                quantile: 0.99,
-                                value: 0.9,
-                            },
-                        ],
-                        ..Default::default()
-                    }],
-                }),
-            ),
+            rpc_latency_summary(),
             metric("batch.size", "", sum(true, DELTA, vec![at(NV::AsInt(5))])),
         ],
     )

@@ -11,9 +11,9 @@ use vigil_model::{Label, Labels, Sample, METRIC_NAME_LABEL};
 
 use crate::eval::binary::signature::{go_quote, hash_all, Interner, LabelFilter};
 use crate::eval::Ctx;
-use crate::math::gofmt::format_f;
 use crate::value::StepSeries;
 use crate::PromqlError;
+use vigil_model::go_format_f;
 
 pub(super) fn count_values(
     ctx: &Ctx<'_>,
@@ -92,7 +92,7 @@ pub(super) fn count_values(
             *cur += 1;
             let text = if with_value {
                 *text_of_bits.entry(p.v.to_bits()).or_insert_with(|| {
-                    let text = format_f(p.v);
+                    let text = go_format_f(p.v);
                     let next = u32::try_from(texts.len()).unwrap_or(u32::MAX);
                     *text_ids.entry(text.clone()).or_insert_with(|| {
                         texts.push(text);
@@ -132,7 +132,7 @@ pub(super) fn count_values(
             }
         }
     }
-    ctx.add_samples(out.iter().map(|s| s.points.len()).sum())?;
+    ctx.add_points(&out)?;
     Ok(out)
 }
 

@@ -262,6 +262,6 @@ pub(super) fn fold(
     if let Some((g, points, drop)) = current.take() {
         flush(g, points, drop);
     }
-    ctx.add_samples(result.iter().map(|s| s.points.len()).sum())?;
+    ctx.add_points(&result)?;
     Ok(result)
 }

@@ -203,13 +203,14 @@ pub(super) fn select(
 
     ctx.add_samples(emits.iter().map(Vec::len).sum())?;
     if ctx.steps.len() == 1 {
+        // One step: each input series is selected at most once, so its labels can move.
         return Ok(emits
             .into_iter()
             .flatten()
             .filter_map(|e| {
-                let s = input.get(usize::try_from(e.m).ok()?)?;
+                let s = input.get_mut(usize::try_from(e.m).ok()?)?;
                 Some(StepSeries {
-                    labels: s.labels.clone(),
+                    labels: std::mem::take(&mut s.labels),
                     drop_name: s.drop_name,
                     points: vec![Sample::new(e.t, e.v)],
                 })

@@ -316,92 +316,9 @@ pub(crate) fn go_quote(v: &str) -> String {
     s
 }
 
-const P1: u64 = 0x9E37_79B1_85EB_CA87;
-const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const P3: u64 = 0x1656_67B1_9E37_79F9;
-const P4: u64 = 0x85EB_CA77_C2B2_AE63;
-const P5: u64 = 0x27D4_EB2F_1656_67C5;
-
-fn read_u64(b: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    for (d, s) in a.iter_mut().zip(b) {
-        *d = *s;
-    }
-    u64::from_le_bytes(a)
-}
-
-fn read_u32(b: &[u8]) -> u64 {
-    let mut a = [0u8; 4];
-    for (d, s) in a.iter_mut().zip(b) {
-        *d = *s;
-    }
-    u64::from(u32::from_le_bytes(a))
-}
-
-fn round(acc: u64, input: u64) -> u64 {
-    acc.wrapping_add(input.wrapping_mul(P2))
-        .rotate_left(31)
-        .wrapping_mul(P1)
-}
-
-fn merge_round(acc: u64, val: u64) -> u64 {
-    (acc ^ round(0, val)).wrapping_mul(P1).wrapping_add(P4)
-}
-
-/// XXH64 with seed 0, as `github.com/cespare/xxhash/v2` computes it.
+/// XXH64 with seed 0, as `github.com/cespare/xxhash/v2` computes it (Prometheus's label hash).
 pub(crate) fn xxh64(data: &[u8]) -> u64 {
-    let len = data.len() as u64;
-    let mut rest = data;
-    let mut h = if data.len() >= 32 {
-        let mut v1 = P1.wrapping_add(P2);
-        let mut v2 = P2;
-        let mut v3 = 0u64;
-        let mut v4 = 0u64.wrapping_sub(P1);
-        while rest.len() >= 32 {
-            let (block, tail) = rest.split_at(32);
-            let (a, b) = block.split_at(16);
-            let (a1, a2) = a.split_at(8);
-            let (b1, b2) = b.split_at(8);
-            v1 = round(v1, read_u64(a1));
-            v2 = round(v2, read_u64(a2));
-            v3 = round(v3, read_u64(b1));
-            v4 = round(v4, read_u64(b2));
-            rest = tail;
-        }
-        let mut h = v1
-            .rotate_left(1)
-            .wrapping_add(v2.rotate_left(7))
-            .wrapping_add(v3.rotate_left(12))
-            .wrapping_add(v4.rotate_left(18));
-        h = merge_round(h, v1);
-        h = merge_round(h, v2);
-        h = merge_round(h, v3);
-        merge_round(h, v4)
-    } else {
-        P5
-    };
-    h = h.wrapping_add(len);
-    while rest.len() >= 8 {
-        let (w, tail) = rest.split_at(8);
-        h ^= round(0, read_u64(w));
-        h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
-        rest = tail;
-    }
-    if rest.len() >= 4 {
-        let (w, tail) = rest.split_at(4);
-        h ^= read_u32(w).wrapping_mul(P1);
-        h = h.rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
-        rest = tail;
-    }
-    for &b in rest {
-        h ^= u64::from(b).wrapping_mul(P5);
-        h = h.rotate_left(11).wrapping_mul(P1);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(P2);
-    h ^= h >> 29;
-    h = h.wrapping_mul(P3);
-    h ^ (h >> 32)
+    xxhash_rust::xxh64::xxh64(data, 0)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use vigil_model::{Label, Labels, Sample};
 use super::ops::{elem_op, Op};
 use super::signature::{go_labels_string, hash_all, Groups, IdMap, Interner, PARALLEL_MIN};
 use super::{match_group_labels, Card, Matching};
+use crate::eval::select::is_metadata_label;
 use crate::eval::Ctx;
 use crate::value::StepSeries;
 use crate::PromqlError;
@@ -147,10 +148,6 @@ fn first_shared<'a>(
             _ => None,
         })
         .find(|&t| cond(t))
-}
-
-fn is_metadata_label(name: &str) -> bool {
-    matches!(name, "__name__" | "__type__" | "__unit__")
 }
 
 impl Job<'_> {

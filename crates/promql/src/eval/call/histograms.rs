@@ -11,7 +11,7 @@ use super::over_time::invalid_quantile;
 use super::{map_series, Args, FnCtx};
 use crate::eval::Evaluated;
 use crate::math::buckets::{bucket_fraction, bucket_quantile, Bucket, ForcedMonotonicity};
-use crate::math::{date, gofmt};
+use crate::math::date;
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -191,15 +191,20 @@ fn quantiles(
         // Output series of this group, keyed by the quantile label's value.
         let mut series: Vec<StepSeries> = Vec::new();
         let mut by_label: HashMap<Option<String>, usize> = HashMap::new();
+        // `bucket_quantile` sorts and levels its input: each quantile gets a fresh copy.
+        let mut scratch: Vec<Bucket> = Vec::new();
         for_each_step(&g, |step, t, buckets| {
             for (q, label) in qs {
                 let q = q.get(step).copied().unwrap_or(f64::NAN);
-                let mut b = buckets.clone();
-                let (v, forced) = bucket_quantile(q, &mut b);
+                scratch.clear();
+                scratch.extend_from_slice(buckets);
+                let (v, forced) = bucket_quantile(q, &mut scratch);
                 if let Some(fix) = forced {
                     fixes.push((t, fix));
                 }
-                let value = label.as_ref().map(|_| gofmt::format_openmetrics(q));
+                let value = label
+                    .as_ref()
+                    .map(|_| vigil_model::go_format_openmetrics(q));
                 let idx = *by_label.entry(value.clone()).or_insert_with(|| {
                     let labels = match (label, &value) {
                         (Some(l), Some(v)) => {
@@ -270,17 +275,16 @@ fn quantiles(
         }
         msg.push_str(&format!(
             ", from buckets {} to {}, with a max diff of {}, over {} samples from {} to {}",
-            gofmt::format_g(e.fix.min_bucket),
-            gofmt::format_g(e.fix.max_bucket),
-            gofmt::format_g_prec(e.fix.max_diff, Some(2)),
+            vigil_model::go_format_g(e.fix.min_bucket),
+            vigil_model::go_format_g(e.fix.max_bucket),
+            vigil_model::go_format_g_prec(e.fix.max_diff, Some(2)),
             e.count,
             date::rfc3339(e.min_ts.div_euclid(1000)),
             date::rfc3339(e.max_ts.div_euclid(1000)),
         ));
         f.ctx.info(f.at_arg(msg, arg));
     }
-    f.ctx
-        .add_samples(out.iter().map(|s| s.points.len()).sum())?;
+    f.ctx.add_points(&out)?;
     Ok(out.into_iter().filter(|s| !s.points.is_empty()).collect())
 }
 

@@ -10,6 +10,7 @@
 //! series has them, unless the matcher accepts the empty value). Series of `v` that are
 //! themselves info series pass through unchanged.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -19,8 +20,9 @@ use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 use vigil_model::{Labels, Sample, METRIC_NAME_LABEL};
 
 use super::{Args, FnCtx};
+use crate::eval::binary::signature::go_labels_string;
 use crate::eval::select::{offset_ms, select_vector};
-use crate::eval::Evaluated;
+use crate::eval::{duplicate_labelset, Evaluated};
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -88,7 +90,7 @@ fn reference_time(expr: &Expr) -> (Option<AtModifier>, i64) {
                     break;
                 }
                 if let Expr::Subquery(sq) = outer {
-                    offset += offset_ms(sq.offset.as_ref());
+                    offset = offset.saturating_add(offset_ms(sq.offset.as_ref()));
                     at = sq.at.clone();
                 }
             }
@@ -144,15 +146,6 @@ fn signature(name: &str, labels: &Labels) -> Signature {
     (name.to_owned(), ids)
 }
 
-/// Prometheus's `labels.Labels.String()`: all labels, the name included, in braces.
-fn go_labels(l: &Labels) -> String {
-    let parts: Vec<String> = l
-        .iter()
-        .map(|l| format!("{}={:?}", l.name, l.value))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
 fn info(f: &FnCtx<'_, '_>, base: Vec<StepSeries>) -> Result<Vec<StepSeries>, PromqlError> {
     let ctx = f.ctx;
     let selector = selector_matchers(f.arg_expr(1));
@@ -198,7 +191,7 @@ fn info(f: &FnCtx<'_, '_>, base: Vec<StepSeries>) -> Result<Vec<StepSeries>, Pro
             matchers.push(matcher(T_EQL_REGEX, l, &alternation.join("|"))?);
         }
         matchers.extend(data.values().flatten().cloned());
-        matchers.extend(effective_name_matchers(&name_matchers)?);
+        matchers.extend(effective.iter().cloned());
         let (at, offset) = f.arg_expr(0).map_or((None, 0), reference_time);
         let mut vs = VectorSelector::new(None, Matchers::new(matchers));
         vs.at = at;
@@ -240,13 +233,30 @@ fn combine(
         }
     }
     let all_match_empty = data.values().flatten().all(|m| m.is_match(""));
+    // Join keys of each series to enrich, one per info metric name: computed once, not per step.
+    let base_sigs: Vec<Vec<Signature>> = base
+        .iter()
+        .zip(ignored)
+        .map(|(s, &ig)| {
+            if ig {
+                Vec::new()
+            } else {
+                info_names
+                    .iter()
+                    .map(|name| signature(name, &s.labels))
+                    .collect()
+            }
+        })
+        .collect();
 
     let mut out: Vec<StepSeries> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut emit = |labels: Labels, drop_name: bool, p: Sample| -> Result<(), PromqlError> {
-        let i = match index.get(&labels) {
+    // Labels are borrowed from the input where unchanged, and copied once per output series.
+    let mut emit = |labels: Cow<'_, Labels>, drop_name: bool, p: Sample| {
+        let i = match index.get(labels.as_ref()) {
             Some(&i) => i,
             None => {
+                let labels = labels.into_owned();
                 index.insert(labels.clone(), out.len());
                 out.push(StepSeries {
                     labels,
@@ -258,13 +268,11 @@ fn combine(
         };
         if let Some(s) = out.get_mut(i) {
             if s.points.last().is_some_and(|last| last.t == p.t) {
-                return Err(PromqlError::Execution(
-                    "vector cannot contain metrics with the same labelset".to_owned(),
-                ));
+                return Err(duplicate_labelset());
             }
             s.points.push(p);
         }
-        Ok(())
+        Ok::<_, PromqlError>(())
     };
 
     // Base points by step, in input order.
@@ -294,7 +302,7 @@ fn combine(
                 Some(&(other, existing)) if existing == orig_t => {
                     let label_text = |k: usize| {
                         info.get(k)
-                            .map_or_else(String::new, |s| go_labels(&s.labels))
+                            .map_or_else(String::new, |s| go_labels_string(&s.labels))
                     };
                     return Err(PromqlError::Execution(format!(
                         "found duplicate series for info metric: existing {} @ {}, new {} @ {}",
@@ -315,14 +323,13 @@ fn combine(
             };
             let sample = Sample::new(t, v);
             if ignored.get(k).copied().unwrap_or(false) {
-                emit(bs.labels.clone(), bs.drop_name, sample)?;
+                emit(Cow::Borrowed(&bs.labels), bs.drop_name, sample)?;
                 continue;
             }
             let mut added: BTreeMap<&str, &str> = BTreeMap::new();
             let mut matched = false;
-            for name in &info_names {
-                let sig = signature(name, &bs.labels);
-                let Some(&(ik, _)) = by_sig.get(&sig) else {
+            for sig in base_sigs.get(k).map_or(&[][..], Vec::as_slice) {
+                let Some(&(ik, _)) = by_sig.get(sig) else {
                     continue;
                 };
                 let Some(is) = info.get(ik) else {
@@ -354,19 +361,18 @@ fn combine(
                 continue;
             }
             let labels = if added.is_empty() {
-                bs.labels.clone()
+                Cow::Borrowed(&bs.labels)
             } else {
                 let mut b = bs.labels.builder();
                 for (name, value) in &added {
                     b.set(name, value);
                 }
-                b.build()
+                Cow::Owned(b.build())
             };
             emit(labels, bs.drop_name, sample)?;
         }
     }
-    f.ctx
-        .add_samples(out.iter().map(|s| s.points.len()).sum())?;
+    f.ctx.add_points(&out)?;
     Ok(out)
 }
 

@@ -7,14 +7,13 @@
 //! The sort functions only order an instant query's result; for range queries they warn.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::token::T_EQL_REGEX;
 use vigil_model::{Labels, METRIC_NAME_LABEL};
 
 use super::{map_series, Args, FnCtx};
-use crate::eval::Evaluated;
+use crate::eval::{merge_same_labels, Evaluated};
 use crate::math::natsort::natural_less;
 use crate::value::StepSeries;
 use crate::PromqlError;
@@ -114,44 +113,6 @@ fn label_join(args: &mut Args) -> Result<Vec<StepSeries>, PromqlError> {
         s
     });
     merge_same_labels(out)
-}
-
-fn duplicate_labelset() -> PromqlError {
-    PromqlError::Execution("vector cannot contain metrics with the same labelset".to_owned())
-}
-
-/// Merges series with identical labels into the first of them; overlapping steps are an error.
-pub(super) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSeries>, PromqlError> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
-    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
-    let mut merged_any = Vec::new();
-    for s in series {
-        match index.get(&s.labels) {
-            Some(&i) => {
-                if let Some(base) = out.get_mut(i) {
-                    base.points.extend(s.points);
-                    merged_any.push(i);
-                }
-            }
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
-            }
-        }
-    }
-    for i in merged_any {
-        if let Some(base) = out.get_mut(i) {
-            base.points.sort_by_key(|p| p.t);
-            if base
-                .points
-                .windows(2)
-                .any(|w| matches!(w, [a, b] if a.t == b.t))
-            {
-                return Err(duplicate_labelset());
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn sort(f: &FnCtx<'_, '_>, name: &str, args: &mut Args) -> Result<Vec<StepSeries>, PromqlError> {

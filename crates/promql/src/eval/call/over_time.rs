@@ -8,11 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use vigil_model::{Labels, Sample};
+use vigil_model::Sample;
 
 use super::{map_series, Args, FnCtx, RangeArg};
+use crate::eval::aggregate::quantile_warning;
 use crate::eval::Evaluated;
-use crate::math::{gofmt, rate, stats};
+use crate::math::{rate, stats};
 use crate::value::StepSeries;
 use crate::PromqlError;
 
@@ -36,10 +37,10 @@ pub(super) fn call(
         "rate" => rate_family(f, args.range(0)?, true, true)?,
         "increase" => rate_family(f, args.range(0)?, true, false)?,
         "delta" => rate_family(f, args.range(0)?, false, false)?,
-        "irate" => over_windows(f, &args.range(0)?, false, |_, w| {
+        "irate" => over_windows(f, args.range(0)?, false, |w| {
             rate::instant_value(w.samples, true)
         })?,
-        "idelta" => over_windows(f, &args.range(0)?, false, |_, w| {
+        "idelta" => over_windows(f, args.range(0)?, false, |w| {
             rate::instant_value(w.samples, false)
         })?,
         "sum_over_time" => simple(f, args, |w| Some(stats::sum(w)))?,
@@ -56,12 +57,12 @@ pub(super) fn call(
         })?,
         "ts_of_first_over_time" => simple(f, args, |w| w.first().map(|s| s.t as f64 / 1000.0))?,
         "ts_of_last_over_time" => simple(f, args, |w| w.last().map(|s| s.t as f64 / 1000.0))?,
-        "last_over_time" => over_windows(f, &args.range(0)?, true, |_, w| {
-            w.samples.last().map(|s| s.v)
-        })?,
-        "first_over_time" => over_windows(f, &args.range(0)?, true, |_, w| {
-            w.samples.first().map(|s| s.v)
-        })?,
+        "last_over_time" => {
+            over_windows(f, args.range(0)?, true, |w| w.samples.last().map(|s| s.v))?
+        }
+        "first_over_time" => {
+            over_windows(f, args.range(0)?, true, |w| w.samples.first().map(|s| s.v))?
+        }
         "stddev_over_time" => simple(f, args, |w| Some(stats::variance(w).sqrt()))?,
         "stdvar_over_time" => simple(f, args, |w| Some(stats::variance(w)))?,
         "mad_over_time" => simple(f, args, |w| Some(stats::mad(w)))?,
@@ -85,31 +86,36 @@ fn simple(
     args: &mut Args,
     kernel: impl Fn(&[Sample]) -> Option<f64> + Sync,
 ) -> Result<Vec<StepSeries>, PromqlError> {
-    over_windows(f, &args.range(0)?, false, |_, w| kernel(w.samples))
+    over_windows(f, args.range(0)?, false, |w| kernel(w.samples))
 }
 
 /// Applies `kernel` to every non-empty window of every series of `range`.
 pub(super) fn over_windows<K>(
     f: &FnCtx<'_, '_>,
-    range: &RangeArg,
+    range: RangeArg,
     keep_name: bool,
     kernel: K,
 ) -> Result<Vec<StepSeries>, PromqlError>
 where
-    K: Fn(&Labels, &Window<'_>) -> Option<f64> + Sync,
+    K: Fn(&Window<'_>) -> Option<f64> + Sync,
 {
     let ctx = f.ctx;
     let steps = ctx.steps;
-    let results = map_series(range.series.iter().collect(), |s| {
+    let RangeArg {
+        series,
+        range_ms,
+        ends,
+    } = range;
+    let results = map_series(series, |s| {
         ctx.check_deadline()?;
         let mut points = Vec::new();
-        for_each_window(&s.samples, &range.ends, range.range_ms, |w| {
-            if let Some(v) = kernel(&s.labels, &w) {
+        for_each_window(&s.samples, &ends, range_ms, |w| {
+            if let Some(v) = kernel(&w) {
                 points.push(Sample::new(steps.ts(w.step), v));
             }
         });
-        Ok::<_, PromqlError>((!points.is_empty()).then(|| StepSeries {
-            labels: s.labels.clone(),
+        Ok::<_, PromqlError>((!points.is_empty()).then_some(StepSeries {
+            labels: s.labels,
             drop_name: !keep_name,
             points,
         }))
@@ -170,7 +176,7 @@ fn rate_family(
     is_rate: bool,
 ) -> Result<Vec<StepSeries>, PromqlError> {
     let range_ms = range.range_ms;
-    let out = over_windows(f, &range, false, |_, w| {
+    let out = over_windows(f, range, false, |w| {
         rate::extrapolated_rate(w.samples, w.start, w.end, range_ms, is_counter, is_rate)
     })?;
     if is_counter {
@@ -209,7 +215,7 @@ fn steps_with_points(out: &[StepSeries], f: &FnCtx<'_, '_>) -> BTreeSet<usize> {
 fn quantile_over_time(f: &FnCtx<'_, '_>, args: &mut Args) -> Result<Vec<StepSeries>, PromqlError> {
     let range = args.range(1)?;
     let q = args.scalar(0)?;
-    let out = over_windows(f, &range, false, |_, w| {
+    let out = over_windows(f, range, false, |w| {
         let q = q.get(w.step).copied().unwrap_or(f64::NAN);
         let mut values: Vec<f64> = w.samples.iter().map(|s| s.v).collect();
         Some(stats::quantile(q, &mut values))
@@ -226,20 +232,14 @@ fn quantile_over_time(f: &FnCtx<'_, '_>, args: &mut Args) -> Result<Vec<StepSeri
 
 /// Upstream's invalid-quantile warning for the value of argument `arg`.
 pub(super) fn invalid_quantile(f: &FnCtx<'_, '_>, q: f64, arg: usize) -> String {
-    f.at_arg(
-        format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            gofmt::format_g(q)
-        ),
-        arg,
-    )
+    f.at_arg(quantile_warning(q), arg)
 }
 
 fn predict_linear(f: &FnCtx<'_, '_>, args: &mut Args) -> Result<Vec<StepSeries>, PromqlError> {
     let range = args.range(0)?;
     let duration = args.scalar(1)?;
     let steps = f.ctx.steps;
-    over_windows(f, &range, false, |_, w| {
+    over_windows(f, range, false, |w| {
         if w.samples.len() < 2 {
             return None;
         }
@@ -284,7 +284,7 @@ fn smoothing(f: &FnCtx<'_, '_>, args: &mut Args) -> Result<Vec<StepSeries>, Prom
             }
         }
     }
-    over_windows(f, &range, false, |_, w| {
+    over_windows(f, range, false, |w| {
         let a = sf.get(w.step).copied().unwrap_or(f64::NAN);
         let b = tf.get(w.step).copied().unwrap_or(f64::NAN);
         stats::double_exponential_smoothing(w.samples, a, b)

@@ -23,6 +23,7 @@ fn state<'a>(store: &'a MemStore, steps: Steps) -> QueryState<'a> {
         samples: AtomicUsize::new(0),
         loaded: AtomicUsize::new(0),
         annotations: Mutex::new(Annotations::default()),
+        source: None,
         positions: Default::default(),
     }
 }

@@ -1,7 +1,9 @@
-//! Go's `%g` float formatting, which upstream's annotation texts (`got 1.5`, `from buckets 0.1
-//! to +Inf`, `max diff of 5e+02`) and `histogram_quantiles`' label values are written in. It
-//! differs from Rust's `Display` in when it switches to exponent form and how it writes the
-//! exponent (`1e+06`, not `1e6`).
+//! Go's float formatting (`strconv.FormatFloat` with the shortest precision, in its `'e'`, `'f'`
+//! and `'g'` forms), for everything that must match Prometheus byte for byte: API values,
+//! `le`/`quantile` label values, `count_values` labels, annotation texts (`got 1.5`, `max diff
+//! of 5e+02`). It differs from Rust's `Display` in when it switches to exponent form, how it
+//! writes the exponent (`1e+06`, not `1e6`), and how it breaks ties between equally short
+//! digit strings.
 
 use std::fmt::Write;
 
@@ -11,7 +13,7 @@ pub fn format_g(f: f64) -> String {
 }
 
 /// `%.Ng` for `Some(N)` (N significant digits), `%g` for `None`.
-pub(crate) fn format_g_prec(f: f64, prec: Option<usize>) -> String {
+pub fn format_g_prec(f: f64, prec: Option<usize>) -> String {
     if f.is_nan() {
         return "NaN".to_owned();
     }
@@ -271,7 +273,7 @@ fn shortest_sci(f: f64) -> String {
 }
 
 /// Prometheus's `FormatOpenMetricsFloat`: `%g`, with `.0` appended to integral values.
-pub(crate) fn format_openmetrics(f: f64) -> String {
+pub fn format_openmetrics(f: f64) -> String {
     if f == 0.0 {
         return "0.0".to_owned();
     }
@@ -335,6 +337,10 @@ mod tests {
         assert_eq!(format_f(6.0), "6");
         assert_eq!(format_f(0.1), "0.1");
         assert_eq!(format_f(123.456), "123.456");
+        assert_eq!(format_f(0.005), "0.005");
+        assert_eq!(format_f(2.5), "2.5");
+        assert_eq!(format_f(1000.0), "1000");
+        assert_eq!(format_f(0.99), "0.99");
         assert_eq!(format_f(1e21), "1000000000000000000000");
         assert_eq!(format_f(1e-7), "0.0000001");
         assert_eq!(format_f(-0.0), "-0");
