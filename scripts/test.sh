@@ -9,6 +9,22 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
+# CI builds each commit once: incremental caches only grow the shared target dir.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Cargo never removes artifacts of older dependency versions or older commits, so a target
+# dir reused across many CI runs grows without bound. Start it afresh past a size limit.
+limit_gib="${VIGIL_TARGET_LIMIT_GIB:-12}"
+if [ -d "$CARGO_TARGET_DIR" ]; then
+  used_kib=$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)
+  if [ "${used_kib:-0}" -gt $((limit_gib * 1024 * 1024)) ]; then
+    echo "== target dir $CARGO_TARGET_DIR holds $((used_kib / 1024 / 1024)) GiB (limit ${limit_gib}): removing it"
+    rm -rf "$CARGO_TARGET_DIR"
+  fi
+fi
+avail_kib=$(df -Pk "$(dirname "$CARGO_TARGET_DIR")" 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -n "${avail_kib:-}" ] && [ "$avail_kib" -lt $((6 * 1024 * 1024)) ]; then
+  echo "warning: only $((avail_kib / 1024)) MiB free for the build; it needs about 6 GiB" >&2
+fi
 export VIGIL_TESTDATA="${VIGIL_TESTDATA:-$root/../shared/testdata}"
 export VIGIL_FIXTURES="${VIGIL_FIXTURES:-$root/../shared/fixtures}"
 # Peer tests fail, rather than skip, when a peer is missing: this script installs them all.
