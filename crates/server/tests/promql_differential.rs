@@ -40,6 +40,7 @@ const RANGES: [(i64, i64, i64); 3] = [(122, 180, 60), (4507, 120, 15), (302, 36,
 const PUSH_STEPS: i64 = 30;
 
 const CORPUS: &str = include_str!("promql_differential/corpus.promql");
+const PARSE_ERRORS: &str = include_str!("promql_differential/parse_errors.promql");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Modes {
@@ -582,6 +583,93 @@ fn promql_matches_prometheus() {
     hold(&reference, &v.url(""), base / 1000);
     let report = run(&reference, &v.url(""), "vigil", base / 1000);
     finish(&report, "vigil", started);
+}
+
+/// `(status, errorType, error)` of an instant query.
+fn query_error(
+    client: &reqwest::blocking::Client,
+    api: &str,
+    query: &str,
+) -> (u16, String, String) {
+    let r = client
+        .post(format!("{api}/api/v1/query"))
+        .form(&[("query", query)])
+        .send()
+        .unwrap_or_else(|e| panic!("{api}: {e}"));
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().unwrap_or_default();
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    (status, field("errorType"), field("error"))
+}
+
+/// Malformed queries get Prometheus's 400 `bad_data` and, word for word, its
+/// `line:col: parse error: …` message. Known differences (`~ ` lines) are printed.
+#[test]
+fn parse_errors_match_prometheus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((_prom, reference)) = start_reference(dir.path(), "prom") else {
+        return;
+    };
+    let v = common::Vigil::start(&dir.path().join("vigil"), &[]);
+    let client = common::client();
+    let (mut same, mut known, mut wrong) = (0, Vec::new(), Vec::new());
+    for line in PARSE_ERRORS
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (expect_same, q) = match line.strip_prefix("~ ") {
+            Some(q) => (false, q),
+            None => (true, line),
+        };
+        let p = query_error(&client, &reference, q);
+        let c = query_error(&client, &v.url(""), q);
+        assert_eq!(
+            (p.0, p.1.as_str()),
+            (400, "bad_data"),
+            "prometheus on {q:?}: {p:?}"
+        );
+        let positioned = c.2.split(": parse error: ").next().is_some_and(|pos| {
+            pos.rsplit(' ').next().is_some_and(|lc| {
+                lc.split(':').all(|n| n.parse::<u32>().is_ok()) && lc.contains(':')
+            })
+        });
+        if (c.0, c.1.as_str()) != (400, "bad_data") || !positioned {
+            wrong.push(format!("{q:?}: vigil answered {c:?}, prometheus {p:?}"));
+        } else if p.2 == c.2 {
+            same += 1;
+            if !expect_same {
+                wrong.push(format!("{q:?}: now identical, drop the `~` mark"));
+            }
+        } else if expect_same {
+            wrong.push(format!(
+                "{q:?}:\n  prometheus: {}\n  vigil:      {}",
+                p.2, c.2
+            ));
+        } else {
+            known.push(format!(
+                "{q:?}:\n  prometheus: {}\n  vigil:      {}",
+                p.2, c.2
+            ));
+        }
+    }
+    eprintln!(
+        "parse errors: {same} identical to Prometheus 2.42, {} known differences, {} failures",
+        known.len(),
+        wrong.len()
+    );
+    for k in &known {
+        eprintln!("known difference {k}");
+    }
+    assert!(
+        wrong.is_empty(),
+        "parse errors differ:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The harness against itself: two Prometheus 2.42 instances loaded alike must agree on every

@@ -1,13 +1,9 @@
 //! Parsing PromQL text, with Prometheus's error shape.
 //!
-//! `promql-parser` reports grammar errors without a position ("invalid promql query"), while
-//! Prometheus answers `1:5: parse error: unexpected identifier "bar"`. The parser's own error
-//! values are not public, so the position is recovered from the outside: the error lies just
-//! after the longest prefix of the query that parses on its own. If appending an operand to
-//! the whole query makes it parse, the input ended too early ("unexpected end of input");
-//! otherwise the token at that position is the unexpected one. This finds the position
-//! Prometheus reports for the common mistakes (a missing operand, a stray token, an unclosed
-//! parenthesis); for the rest it points at the first place the query stops making sense.
+//! `promql-parser` does the parsing. Around it: functions it lacks are registered, backtick
+//! strings are kept raw, byte escapes it would misread are refused, and its errors are given
+//! Prometheus's position and wording (`1:5: parse error: unexpected identifier "bar"`) by
+//! [`locate`].
 
 use std::borrow::Cow;
 use std::sync::Once;
@@ -17,11 +13,9 @@ use promql_parser::parser::{self, Expr, Function};
 
 use crate::PromqlError;
 
-/// Queries longer than this get the parser's message without a position search (each probe is
-/// a full parse).
-const POSITION_SEARCH_MAX_LEN: usize = 4096;
+mod locate;
 
-const GENERIC_PARSER_ERROR: &str = "invalid promql query";
+use locate::{line_col, locate};
 
 /// Functions Prometheus has that `promql-parser` does not know, registered once.
 fn register_functions() {
@@ -162,90 +156,6 @@ fn high_byte_escape(query: &str) -> Option<usize> {
     None
 }
 
-fn parses(text: &str) -> bool {
-    parser::parse(text).is_ok()
-}
-
-/// Builds the error message with a position.
-fn locate(query: &str, msg: &str) -> String {
-    if query.trim().is_empty() {
-        return "1:1: parse error: no expression found in input".to_owned();
-    }
-    if query.len() > POSITION_SEARCH_MAX_LEN {
-        return format!("parse error: {msg}");
-    }
-    // Longest prefix (at a char boundary) that parses by itself.
-    let boundaries: Vec<usize> = query.char_indices().map(|(i, _)| i).skip(1).collect();
-    let valid = boundaries.iter().rev().copied().find(|&p| {
-        query
-            .get(..p)
-            .is_some_and(|prefix| !prefix.trim().is_empty() && parses(prefix))
-    });
-    let start = valid.unwrap_or(0);
-    let rest = query.get(start..).unwrap_or("");
-    let pos = start + (rest.len() - rest.trim_start().len());
-    let generic = msg == GENERIC_PARSER_ERROR;
-    if generic && (pos >= query.len() || parses(&format!("{query} 1"))) {
-        return format!(
-            "{}: parse error: unexpected end of input",
-            line_col(query, query.len())
-        );
-    }
-    let what = if generic {
-        format!(
-            "unexpected {}",
-            describe_token(query.get(pos..).unwrap_or(""))
-        )
-    } else {
-        msg.to_owned()
-    };
-    format!("{}: parse error: {what}", line_col(query, pos))
-}
-
-/// `line:col`, both 1-based, col in characters, as Prometheus prints positions.
-fn line_col(query: &str, pos: usize) -> String {
-    let before = query.get(..pos).unwrap_or(query);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{line}:{col}")
-}
-
-/// Prometheus's description of the token starting `text`.
-fn describe_token(text: &str) -> String {
-    let Some(first) = text.chars().next() else {
-        return "end of input".to_owned();
-    };
-    if first.is_ascii_alphabetic() || first == '_' || first == ':' {
-        let ident: String = text
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-            .collect();
-        return format!("identifier {ident:?}");
-    }
-    if first.is_ascii_digit() || first == '.' {
-        let num: String = text
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
-            .collect();
-        return format!("number {num:?}");
-    }
-    if first == '"' || first == '\'' || first == '`' {
-        return "string".to_owned();
-    }
-    let name = match first {
-        '(' => "left parenthesis \"(\"",
-        ')' => "right parenthesis \")\"",
-        '{' => "left brace \"{\"",
-        '}' => "right brace \"}\"",
-        '[' => "left bracket \"[\"",
-        ']' => "right bracket \"]\"",
-        ',' => "comma \",\"",
-        '=' => "\"=\"",
-        _ => return format!("character {first:?}"),
-    };
-    name.to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,7 +174,7 @@ mod tests {
             err("foo bar"),
             "1:5: parse error: unexpected identifier \"bar\""
         );
-        assert_eq!(err("sum("), "1:4: parse error: unclosed left parenthesis");
+        assert_eq!(err("sum("), "1:5: parse error: unclosed left parenthesis");
         assert_eq!(err(""), "1:1: parse error: no expression found in input");
         assert_eq!(
             err("up +\n  foo bar"),
