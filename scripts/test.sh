@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what the tests need (Debian's prometheus 2.42 and
-# prometheus-node-exporter; a Python venv with prometheus_client and the OpenTelemetry SDK),
-# then runs format and lint checks, unit, integration and end-to-end tests.
+# The whole test suite. Installs what the tests need (Debian's prometheus 2.42 with promtool,
+# prometheus-node-exporter, prometheus-alertmanager 0.25 with amtool; a Python venv with
+# prometheus_client, the OpenTelemetry SDK and aiosmtpd), then runs format and lint checks, unit,
+# integration and end-to-end tests.
 #
 # Usage: bash scripts/test.sh          (README.md names this as the one test command)
 set -euo pipefail
@@ -34,6 +35,7 @@ echo "== peers: Debian packages"
 need=()
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 [ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
+[ -x /usr/bin/prometheus-alertmanager ] && [ -x /usr/bin/amtool ] || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
@@ -41,16 +43,18 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 /usr/bin/prometheus --version 2>&1 | head -1
 /usr/bin/prometheus-node-exporter --version 2>&1 | head -1
+/usr/bin/prometheus-alertmanager --version 2>&1 | head -1
+/usr/bin/promtool --version 2>&1 | head -1
 
 echo "== peers: Python venv"
 venv="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -c 'import prometheus_client, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null || \
-  "$venv/bin/pip" install -q prometheus_client opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc
+"$venv/bin/python" -c 'import prometheus_client, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc, aiosmtpd' 2>/dev/null || \
+  "$venv/bin/pip" install -q prometheus_client opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc aiosmtpd
 export VIGIL_PYTHON="$venv/bin/python"
-"$VIGIL_PYTHON" -c 'import importlib.metadata as m; print("prometheus_client", m.version("prometheus_client"), "opentelemetry-sdk", m.version("opentelemetry-sdk"))'
+"$VIGIL_PYTHON" -c 'import importlib.metadata as m; print("prometheus_client", m.version("prometheus_client"), "opentelemetry-sdk", m.version("opentelemetry-sdk"), "aiosmtpd", m.version("aiosmtpd"))'
 
 echo "== format"
 cargo fmt --all --check

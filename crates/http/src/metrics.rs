@@ -1,6 +1,7 @@
 //! Vigil's own metrics for the API layer. Label values are bounded: protocols come from
 //! `Protocol::name`, reasons from `RejectReason::as_str` or a fixed list here, query kinds and
-//! outcomes from fixed strings (`instant`/`range`, `success` or an `errorType`).
+//! outcomes from fixed strings (`instant`/`range`, `success` or an `errorType`), alert
+//! statuses `firing`/`resolved`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -25,6 +26,12 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertStatusLabels {
+    /// `firing` or `resolved`.
+    pub status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueryLabels {
     pub kind: &'static str,
     pub outcome: &'static str,
@@ -41,6 +48,8 @@ pub struct HttpMetrics {
     pub requests: Family<RequestLabels, Counter>,
     /// `vigil_queries_total{kind,outcome}`: PromQL queries answered.
     pub queries: Family<QueryLabels, Counter>,
+    /// `vigil_alerts_received_total{status}`: alerts posted to `/api/v2/alerts`.
+    pub alerts_received: Family<AlertStatusLabels, Counter>,
 }
 
 impl HttpMetrics {
@@ -66,6 +75,11 @@ impl HttpMetrics {
             "vigil_queries",
             "PromQL queries answered, by kind (instant, range) and outcome (success or the error type)",
             m.queries.clone(),
+        );
+        registry.register(
+            "vigil_alerts_received",
+            "Alerts posted to the Alertmanager API, valid or not, by status (firing, resolved)",
+            m.alerts_received.clone(),
         );
         m
     }

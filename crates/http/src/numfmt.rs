@@ -73,7 +73,7 @@ pub fn json_seconds(out: &mut String, t: i64) {
     let mut frac = t % 1000;
     if frac != 0 {
         let mut width = 3;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

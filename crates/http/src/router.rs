@@ -6,7 +6,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::params::Params;
-use crate::{federate, ingest, metadata, ops, query, read, status, ApiError, AppState};
+use crate::{
+    alertmanager, federate, ingest, metadata, ops, query, read, rules, status, ApiError, AppState,
+};
 
 /// Parameters from the query string and, for form-encoded POSTs, the body.
 fn params(q: Option<String>, headers: &HeaderMap, body: &Bytes) -> Params {
@@ -36,7 +38,7 @@ macro_rules! status_handler {
 }
 
 /// The main port: push receivers, Prometheus read and query APIs, federation, status and ops
-/// endpoints.
+/// endpoints, Alertmanager's API v2.
 pub fn main_router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -101,6 +103,14 @@ pub fn main_router(state: AppState) -> Router {
         )
         .route("/api/v1/metadata", get(read_handler!(metadata::metadata)))
         .route(
+            "/api/v1/rules",
+            get(read_handler!(rules::rules)).post(read_handler!(rules::rules)),
+        )
+        .route(
+            "/api/v1/alerts",
+            get(read_handler!(rules::alerts)).post(read_handler!(rules::alerts)),
+        )
+        .route(
             "/api/v1/status/buildinfo",
             get(status_handler!(status::buildinfo)),
         )
@@ -145,6 +155,7 @@ pub fn main_router(state: AppState) -> Router {
             post(|State(st): State<AppState>| async move { ops::reload(&st).await })
                 .put(|State(st): State<AppState>| async move { ops::reload(&st).await }),
         )
+        .merge(alertmanager::routes())
         .with_state(state)
 }
 

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
+use vigil_alertmanager::Alertmanager;
 use vigil_codec::DecodeLimits;
 use vigil_model::{Clock, MetricMetadata, SeriesLimits};
 use vigil_storage::MetricStore;
@@ -58,6 +59,11 @@ pub struct AppState {
     pub info: Arc<ServerInfo>,
     /// The configuration in force; replaced on reload.
     pub config: Arc<RwLock<LoadedConfig>>,
+    /// The embedded Alertmanager behind `/api/v2/` (its configuration is replaced on reload
+    /// through its own `apply_config`).
+    pub alertmanager: Arc<Alertmanager>,
+    /// The rule manager behind `/api/v1/rules` and `/api/v1/alerts`.
+    pub rules: crate::RulesHandle,
 }
 
 /// Concurrent ingest jobs: enough to keep every core busy while one job waits on fsync.

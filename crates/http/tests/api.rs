@@ -1,76 +1,11 @@
 //! The routers over the in-memory reference store, without a network.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use parking_lot::RwLock;
-use prometheus_client::registry::Registry;
-use tower::ServiceExt;
-use vigil_http::{
-    main_router, AppState, Control, HttpMetrics, IngestLimits, LoadedConfig, MetadataCatalog,
-    QueryEngine, QueryLimits, ServerInfo, TargetSource,
-};
-use vigil_model::{Batch, Labels, ManualClock, MetricMetadata, Sample};
-use vigil_storage::MemStore;
-
-struct NoTargets;
-impl TargetSource for NoTargets {
-    fn targets(&self) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
-        (Vec::new(), Vec::new())
-    }
-    fn metadata(&self) -> Vec<MetricMetadata> {
-        Vec::new()
-    }
-}
-struct NoReload;
-impl Control for NoReload {
-    fn reload(&self) -> Result<(), String> {
-        Err("no config file".into())
-    }
-}
-
-fn state() -> AppState {
-    let mut registry = Registry::default();
-    let metrics = HttpMetrics::new(&mut registry);
-    let store = Arc::new(MemStore::new(3_600_000));
-    AppState {
-        query: Arc::new(QueryEngine::new(store.clone(), QueryLimits::default())),
-        metadata: Arc::new(MetadataCatalog::new()),
-        info: Arc::new(ServerInfo::default()),
-        config: Arc::new(RwLock::new(LoadedConfig::default())),
-        store,
-        clock: Arc::new(ManualClock::new(1_700_000_000_000)),
-        targets: Arc::new(NoTargets),
-        control: Arc::new(NoReload),
-        limits: Arc::new(RwLock::new(IngestLimits::default())),
-        registry: Arc::new(registry),
-        metrics,
-        ready: Arc::new(AtomicBool::new(true)),
-        ingest_slots: vigil_http::default_ingest_slots(),
-    }
-}
-
-async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, String) {
-    let resp = main_router(st.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
-        .await
-        .expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn get(st: &AppState, uri: &str) -> (StatusCode, String) {
-    call(st, Request::get(uri).body(Body::empty()).expect("req")).await
-}
-
-async fn post(st: &AppState, uri: &str, body: impl Into<Body>) -> (StatusCode, String) {
-    call(st, Request::post(uri).body(body.into()).expect("req")).await
-}
+use common::{call, get, post, state};
+use vigil_model::{Batch, Labels, Sample};
 
 fn rw_body() -> Vec<u8> {
     let mut b = Batch::new();

@@ -72,7 +72,9 @@ pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
     Ok(total)
 }
 
-/// Writes `ms` milliseconds in Prometheus's duration syntax (`1m30s`, `0s`).
+/// Writes `ms` milliseconds in Prometheus's duration syntax (`1m30s`, `0s`), as Prometheus's
+/// `model.Duration.String()` does: years and weeks only when they divide the duration exactly
+/// (`90d`, not `12w6d`).
 pub fn format_duration_ms(ms: u64) -> String {
     if ms == 0 {
         return "0s".to_owned();
@@ -80,6 +82,9 @@ pub fn format_duration_ms(ms: u64) -> String {
     let mut out = String::new();
     let mut left = ms;
     for (unit, mult) in UNITS_MS {
+        if matches!(unit, "y" | "w") && !left.is_multiple_of(mult) {
+            continue;
+        }
         let v = left / mult;
         if v > 0 {
             let _ = write!(out, "{v}{unit}");
@@ -120,5 +125,8 @@ mod tests {
         assert_eq!(format_duration_ms(0), "0s");
         assert_eq!(format_duration_ms(90_000), "1m30s");
         assert_eq!(format_duration_ms(86_400_000 + 1), "1d1ms");
+        assert_eq!(format_duration_ms(90 * 86_400_000), "90d");
+        assert_eq!(format_duration_ms(14 * 86_400_000), "2w");
+        assert_eq!(format_duration_ms(365 * 86_400_000), "1y");
     }
 }

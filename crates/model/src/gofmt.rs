@@ -3,7 +3,7 @@
 //! `le`/`quantile` label values, `count_values` labels, annotation texts (`got 1.5`, `max diff
 //! of 5e+02`). It differs from Rust's `Display` in when it switches to exponent form, how it
 //! writes the exponent (`1e+06`, not `1e6`), and how it breaks ties between equally short
-//! digit strings.
+//! digit strings. Also Go's string quoting (`strconv.Quote`), for names and values in messages.
 
 use std::fmt::Write;
 
@@ -283,6 +283,40 @@ pub fn format_openmetrics(f: f64) -> String {
     } else {
         s
     }
+}
+
+/// Go's `strconv.Quote` (`ascii: false`) and `strconv.QuoteToASCII` (`ascii: true`): a
+/// double-quoted string with Go's escapes (`\n`, `\x01`, `\u00e9` for non-ASCII in ASCII
+/// mode). Prometheus and Alertmanager print label values and names in errors this way.
+pub fn quote(s: &str, ascii: bool) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\u{7}' => q.push_str("\\a"),
+            '\u{8}' => q.push_str("\\b"),
+            '\u{c}' => q.push_str("\\f"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            '\u{b}' => q.push_str("\\v"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(q, "\\x{:02x}", u32::from(c));
+            }
+            c if (ascii && !c.is_ascii()) || c.is_control() => {
+                if u32::from(c) > 0xffff {
+                    let _ = write!(q, "\\U{:08x}", u32::from(c));
+                } else {
+                    let _ = write!(q, "\\u{:04x}", u32::from(c));
+                }
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The data model every other Vigil crate speaks.
 //!
 //! Owns: label sets (sorted, validated), label matchers, samples and timestamps, the staleness
-//! marker, ingest batches with metric metadata, the injectable [`Clock`], per-series limits, and
+//! marker, ingest batches with metric metadata, the injectable [`Clock`], per-series limits, the
+//! config-path → line map every YAML file's errors use ([`YamlPositions`]), and
 //! [`ErrorKind`], the small vocabulary every crate's error maps onto so that the http crate can
 //! choose a status code in one place.
 //!
@@ -10,6 +11,7 @@
 //! without pulling each other in.
 
 mod batch;
+pub mod civil;
 mod clock;
 mod duration;
 mod error;
@@ -18,6 +20,7 @@ mod labels;
 mod limits;
 mod matcher;
 mod sample;
+mod yaml_pos;
 
 pub use batch::{Batch, MetricMetadata, MetricType, SeriesSamples};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -26,7 +29,7 @@ pub use error::{ErrorKind, ModelError};
 pub use gofmt::{
     format_e as go_format_e, format_f as go_format_f, format_g as go_format_g,
     format_g_prec as go_format_g_prec, format_openmetrics as go_format_openmetrics,
-    write_e as go_write_e, write_f as go_write_f,
+    quote as go_quote, write_e as go_write_e, write_f as go_write_f,
 };
 pub use labels::{
     is_valid_label_name, is_valid_metric_name, Label, Labels, LabelsBuilder, METRIC_NAME_LABEL,
@@ -34,3 +37,4 @@ pub use labels::{
 pub use limits::SeriesLimits;
 pub use matcher::{MatchOp, Matcher};
 pub use sample::{almost_equal, is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};
+pub use yaml_pos::YamlPositions;

@@ -19,5 +19,5 @@ pub use engine::{Engine, EngineOptions, QueryOutput, MAX_POINTS_PER_SERIES};
 pub use error::PromqlError;
 pub use eval::Annotations;
 pub use selector::parse_selector;
-pub use text::{format_query, parse_query_json, SyntaxTree};
+pub use text::{expr_string, format_query, parse_query_json, SyntaxTree};
 pub use value::{InstantSample, Series, Value};

@@ -42,6 +42,15 @@ pub fn format_query(query: &str) -> Result<String, PromqlError> {
     Ok(parse(query)?.prettify())
 }
 
+/// The query on one line the way Prometheus's `Expr.String()` prints it (normalised spacing,
+/// `by` before the aggregation's argument), as the rules API and alert generator URLs show it.
+///
+/// # Errors
+/// [`PromqlError::Parse`] for text that is not PromQL.
+pub fn expr_string(query: &str) -> Result<String, PromqlError> {
+    Ok(parse(query)?.to_string())
+}
+
 /// The query's syntax tree in the JSON shape of Prometheus 3's `/api/v1/parse_query`.
 ///
 /// # Errors

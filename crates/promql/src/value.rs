@@ -55,7 +55,7 @@ impl Steps {
         // `t - start` fits in a u64 (not always in an i64) since `start <= t`.
         let offset = t.abs_diff(self.start);
         let step = self.step.unsigned_abs();
-        if offset % step != 0 {
+        if !offset.is_multiple_of(step) {
             return None;
         }
         usize::try_from(offset / step).ok()

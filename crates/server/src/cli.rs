@@ -21,12 +21,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate files without starting anything; exits non-zero with `file:line: reason`.
     Check(CheckArgs),
+    /// Run unit tests.
+    Test(TestArgs),
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Config file (Prometheus's `global` and `scrape_configs`, plus Vigil's `server`,
-    /// `storage`, `limits` and `query` sections). SIGHUP or `POST /-/reload` re-read it.
+    /// Config file (Prometheus's `global` and `scrape_configs`, Alertmanager's configuration
+    /// under `alertmanager`, plus Vigil's `server`, `storage`, `limits` and `query` sections).
+    /// SIGHUP or `POST /-/reload` re-read it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where all data lives.
@@ -65,5 +68,28 @@ pub enum CheckWhat {
     Config {
         /// The file to check.
         file: PathBuf,
+    },
+    /// Validate Prometheus rule files, as `promtool check rules` does.
+    Rules {
+        /// The rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(subcommand)]
+    pub what: TestWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TestWhat {
+    /// Run rule unit tests in promtool's format (`input_series`, `alert_rule_test`,
+    /// `promql_expr_test`), as `promtool test rules` does.
+    Rules {
+        /// The unit-test files to run.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }

@@ -1,10 +1,11 @@
 //! The configuration file: read raw, then validated into [`Settings`] ready to wire.
 //!
 //! One YAML file whose sections reuse the incumbents' formats (`global`, `scrape_configs` as in
-//! `prometheus.yml`) next to Vigil's own (`server`, `storage`, `limits`, `query`). No file is
-//! needed to start: every field has a default. Errors come out as `file:line: reason`.
+//! `prometheus.yml`, `alertmanager` as Alertmanager's own file) next to Vigil's own (`server`,
+//! `storage`, `limits`, `query`). No file is needed to start: every field has a default. Errors
+//! come out as `file:line: reason`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use vigil_model::SeriesLimits;
 use vigil_scrape::config::{GlobalConfig, RawScrapeConfig, ScrapeConfig, ScrapeSettings};
 use vigil_scrape::{ByteSize, PromDuration};
 
-use crate::yaml_pos::YamlPositions;
+use vigil_model::YamlPositions;
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +33,9 @@ pub struct RawConfig {
     pub limits: LimitsSection,
     #[serde(default)]
     pub query: QuerySection,
+    /// Alertmanager's configuration file, unchanged; validated by `vigil_alertmanager`.
+    #[serde(default)]
+    pub alertmanager: Option<serde_yaml_ng::Value>,
     /// Prometheus sections Vigil reads later in its roadmap; accepted (so a `prometheus.yml`
     /// loads unchanged) and reported as not yet in effect.
     #[serde(default)]
@@ -128,6 +132,14 @@ pub struct Settings {
     pub series_limits: SeriesLimits,
     pub query_limits: QueryLimits,
     pub scrape: ScrapeSettings,
+    /// The embedded Alertmanager's configuration: the `alertmanager:` section, or
+    /// [`crate::alerting::default_config`] without one.
+    pub alertmanager: vigil_alertmanager::Config,
+    /// Whether the file has an `alertmanager:` section.
+    pub alertmanager_section: bool,
+    /// `rule_files`, globs resolved relative to the config file (the files are read and
+    /// validated by the rule manager, and by `vigil check config`).
+    pub rule_files: Vec<PathBuf>,
     /// The file's YAML with secrets masked, for `/api/v1/status/config`; empty without a file.
     pub config_yaml: String,
     /// Sections accepted but not yet in effect, to be logged at start.
@@ -193,7 +205,10 @@ pub fn parse(text: &str, file: &str) -> Result<Settings, ConfigError> {
         })?
     };
     let mut settings = validate(raw, file, &YamlPositions::new(text))?;
-    settings.config_yaml = masked_yaml(text);
+    let am_original = settings
+        .alertmanager_section
+        .then(|| settings.alertmanager.original().to_owned());
+    settings.config_yaml = masked_yaml(text, am_original.as_deref());
     Ok(settings)
 }
 
@@ -239,8 +254,10 @@ fn mask_secrets(v: &mut serde_yaml_ng::Value) {
 }
 
 /// The config text re-serialised with secrets masked (comments and layout are not kept, as
-/// Prometheus also serves its parsed config rather than the file).
-fn masked_yaml(text: &str) -> String {
+/// Prometheus also serves its parsed config rather than the file). The `alertmanager` section
+/// is replaced by `alertmanager`, the section as Alertmanager's own status shows it (its
+/// credentials, such as `slack_api_url` or `routing_key`, masked by Alertmanager's rules).
+fn masked_yaml(text: &str, alertmanager: Option<&str>) -> String {
     let Ok(mut v) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
         return String::new();
     };
@@ -248,6 +265,11 @@ fn masked_yaml(text: &str) -> String {
         return String::new();
     }
     mask_secrets(&mut v);
+    if let (Some(section), serde_yaml_ng::Value::Mapping(m)) = (alertmanager, &mut v) {
+        let masked = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(section)
+            .unwrap_or(serde_yaml_ng::Value::Null);
+        m.insert(serde_yaml_ng::Value::from("alertmanager"), masked);
+    }
     serde_yaml_ng::to_string(&v).unwrap_or_default()
 }
 
@@ -349,10 +371,20 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
     };
 
     let query_limits = query_limits(&raw.query).map_err(|(path, reason)| err(path, reason))?;
+    let alertmanager_section = raw.alertmanager.is_some();
+    let alertmanager = crate::alerting::config_section(raw.alertmanager, pos, base).map_err(
+        |(path, line, reason)| ConfigError {
+            file: file.to_owned(),
+            line: line.or_else(|| pos.line_of(&path)),
+            reason: format!("{path}: {reason}"),
+        },
+    )?;
+
+    let rule_files =
+        rule_files(raw.rule_files, base).map_err(|(path, reason)| err(&path, reason))?;
 
     let mut ignored_sections = Vec::new();
     for (present, name) in [
-        (raw.rule_files.is_some(), "rule_files"),
         (raw.alerting.is_some(), "alerting"),
         (raw.remote_write.is_some(), "remote_write"),
         (raw.remote_read.is_some(), "remote_read"),
@@ -401,9 +433,45 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
         series_limits,
         query_limits,
         scrape,
+        alertmanager,
+        alertmanager_section,
+        rule_files,
         config_yaml: String::new(),
         ignored_sections,
     })
+}
+
+/// `rule_files`: a list of file names or globs (relative to the config file), resolved to the
+/// files that exist now, as Prometheus does at every (re)load.
+fn rule_files(
+    value: Option<serde_yaml_ng::Value>,
+    base: Option<&Path>,
+) -> Result<Vec<PathBuf>, (String, String)> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let patterns: Vec<String> = match value {
+        serde_yaml_ng::Value::Null => Vec::new(),
+        serde_yaml_ng::Value::Sequence(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                serde_yaml_ng::Value::String(s) => Ok(s),
+                _ => Err((
+                    format!("rule_files[{i}]"),
+                    "expected a file name or glob".to_owned(),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err((
+                "rule_files".to_owned(),
+                "expected a list of file names or globs".to_owned(),
+            ))
+        }
+    };
+    vigil_rules::resolve_rule_files(&patterns, base)
+        .map_err(|e| ("rule_files".to_owned(), e.to_string()))
 }
 
 fn query_limits(q: &QuerySection) -> Result<QueryLimits, (&'static str, String)> {
@@ -505,9 +573,77 @@ mod tests {
     }
 
     #[test]
+    fn alertmanager_section_defaults_validates_and_locates_errors() {
+        let s = parse("", "v.yml").expect("defaults");
+        assert!(!s.alertmanager_section);
+        assert_eq!(
+            s.alertmanager.original(),
+            crate::alerting::default_config()
+                .expect("default")
+                .original()
+        );
+
+        let text = "global:\n  scrape_interval: 15s\nalertmanager:\n  route:\n    receiver: team\n  receivers:\n    - name: team\n      slack_configs:\n        - channel: '#a'\n          api_url: https://hooks.slack.example/x\n";
+        let s = parse(text, "v.yml").expect("valid");
+        assert!(s.alertmanager_section);
+        let names: Vec<&str> = s
+            .alertmanager
+            .receivers
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["team"]);
+        // `/api/v1/status/config` shows the section as Alertmanager masks it.
+        assert!(s.config_yaml.contains("channel: '#a'"), "{}", s.config_yaml);
+        assert!(
+            !s.config_yaml.contains("hooks.slack.example"),
+            "{}",
+            s.config_yaml
+        );
+
+        let e = parse(
+            "global:\n  scrape_interval: 15s\nalertmanager:\n  route:\n    receiver: nobody\n  receivers:\n    - name: team\n",
+            "v.yml",
+        )
+        .expect_err("undefined receiver");
+        assert_eq!(
+            e.to_string(),
+            "v.yml:5: alertmanager.route.receiver: undefined receiver \"nobody\" used in route"
+        );
+        let e = parse(
+            "alertmanager:\n  route:\n    receiver: team\n    group_wiat: 1m\n  receivers:\n    - name: team\n",
+            "v.yml",
+        )
+        .expect_err("typo");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.reason.contains("group_wiat"), "{e}");
+        let e = parse(
+            "alertmanager:\n  route:\n    receiver: team\n  receivers:\n    - name: team\n  templates: ['[bad']\n",
+            "v.yml",
+        )
+        .expect_err("bad glob");
+        assert!(
+            e.to_string()
+                .starts_with("v.yml:6: alertmanager.templates[0]: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn example_alerting_config_is_valid() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/vigil-alerting.yml"
+        );
+        let s = load(Some(Path::new(path))).expect("example is valid");
+        assert!(s.alertmanager_section);
+        assert_eq!(s.alertmanager.receivers.len(), 2);
+    }
+
+    #[test]
     fn prometheus_yml_loads_unchanged() {
         let text = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - rules.yml\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['localhost:9093']\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n";
         let s = parse(text, "prometheus.yml").expect("loads");
-        assert_eq!(s.ignored_sections, ["rule_files", "alerting"]);
+        assert_eq!(s.ignored_sections, ["alerting"]);
     }
 }

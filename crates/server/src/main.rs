@@ -2,11 +2,12 @@
 //!
 //! The only crate that names concrete backends (the embedded TSDB) and uses `anyhow`.
 
+mod alerting;
 mod cli;
 mod config;
+mod rules;
 mod serve;
 mod stats;
-mod yaml_pos;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,15 @@ fn main() -> ExitCode {
             }
         },
         cli::Command::Check(cli::CheckArgs {
+            what: cli::CheckWhat::Rules { files },
+        }) => exit(vigil_rules::check_rule_files(
+            &files,
+            &mut std::io::stdout(),
+        )),
+        cli::Command::Test(cli::TestArgs {
+            what: cli::TestWhat::Rules { files },
+        }) => exit(vigil_rules::run_rule_tests(&files, &mut std::io::stdout())),
+        cli::Command::Check(cli::CheckArgs {
             what: cli::CheckWhat::Config { file },
         }) => match config::load(Some(&file)) {
             Ok(s) => {
@@ -37,6 +47,29 @@ fn main() -> ExitCode {
                     file.display(),
                     s.scrape.pools.len()
                 );
+                if s.alertmanager_section {
+                    let am = &s.alertmanager;
+                    println!(
+                        "{}: alertmanager: {} receivers, {} inhibit rules, {} templates",
+                        file.display(),
+                        am.receivers.len(),
+                        am.inhibit_rules.len(),
+                        am.templates.len()
+                    );
+                }
+                if !s.rule_files.is_empty() {
+                    match rules::check(&s.rule_files) {
+                        Ok(n) => println!(
+                            "{}: rule_files: {} files, {n} rules",
+                            file.display(),
+                            s.rule_files.len()
+                        ),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
                 for section in &s.ignored_sections {
                     println!(
                         "{}: note: section {section:?} is accepted but not yet in effect",
@@ -50,5 +83,14 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Exit status of a check or test run: 0 when everything passed, 1 otherwise (promtool's).
+fn exit(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

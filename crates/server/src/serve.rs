@@ -1,5 +1,5 @@
 //! `vigil serve`: wire the engines to the listeners, run, and shut down in order
-//! (stop accepting → stop scraping → close the store).
+//! (stop accepting → stop housekeeping and scraping → close the store).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use parking_lot::{Mutex, RwLock};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use vigil_alertmanager::Alertmanager;
 use vigil_http::{
     AppState, Control, HttpMetrics, IngestLimits, LoadedConfig, MetadataCatalog, QueryEngine,
     ServerInfo, TargetSource,
@@ -21,8 +22,10 @@ use vigil_scrape::{ManagerOptions, ScrapeManager};
 use vigil_storage::{MetricAppend, MetricSelect, MetricStore};
 use vigil_tsdb::{Tsdb, TsdbOptions};
 
+use crate::alerting;
 use crate::cli::ServeArgs;
 use crate::config::{self, FsyncPolicy, Settings};
+use crate::rules;
 use crate::stats::TsdbCollector;
 
 /// How often the TSDB cuts blocks, compacts and applies retention.
@@ -92,6 +95,9 @@ struct Reloader {
     limits: Arc<RwLock<IngestLimits>>,
     query: Arc<QueryEngine>,
     config: Arc<RwLock<LoadedConfig>>,
+    alertmanager: Arc<Alertmanager>,
+    rules: vigil_http::RulesHandle,
+    external_url: String,
     /// Serialises reloads.
     lock: Mutex<()>,
 }
@@ -111,10 +117,32 @@ impl Control for Reloader {
             series: s.series_limits,
         };
         self.query.set_limits(s.query_limits);
+        if let Err(e) = alerting::apply(
+            &self.alertmanager,
+            &s.alertmanager,
+            self.args.config.as_deref(),
+        ) {
+            self.config.write().reload_success = false;
+            tracing::error!(error = %e, "alertmanager configuration not reloaded");
+            return Err(e);
+        }
         *self.config.write() = loaded_config(&s, self.clock.now_ms());
         self.rt.block_on(self.scrape.apply(&s.scrape));
+        if let Err(e) = rules::reload(&self.rules, &s, self.clock.now_ms(), &self.external_url) {
+            self.config.write().reload_success = false;
+            return Err(e);
+        }
         tracing::info!("configuration reloaded");
         Ok(())
+    }
+}
+
+/// The URL alerts link back to (`generatorURL`) and templates see as `$externalURL`: the
+/// HTTP API's address, as Prometheus defaults `--web.external-url` to its own.
+fn external_url(s: &Settings) -> String {
+    match &s.listen {
+        Some(addr) if !addr.is_empty() => format!("http://{addr}"),
+        _ => String::new(),
     }
 }
 
@@ -240,7 +268,7 @@ fn base2_bytes(n: u64) -> String {
         ("MiB", 20),
         ("KiB", 10),
     ] {
-        if n % (1u64 << shift) == 0 {
+        if n.is_multiple_of(1u64 << shift) {
             return format!("{}{unit}", n >> shift);
         }
     }
@@ -299,7 +327,35 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         series: settings.series_limits,
     }));
     let ready = Arc::new(AtomicBool::new(false));
+    let alertmanager = {
+        let (dir, config, clock) = (
+            args.data_dir.clone(),
+            settings.alertmanager.clone(),
+            clock.clone(),
+        );
+        tokio::task::spawn_blocking(move || alerting::open(&dir, config, clock))
+            .await
+            .context("alert store open task failed")??
+    };
+    let alertmanager = Arc::new(alertmanager);
     let select: Arc<dyn MetricSelect> = tsdb.clone();
+    let external_url = external_url(&settings);
+    alertmanager.register_metrics(&mut registry);
+    alerting::start_notifier(
+        &alertmanager,
+        &settings.alertmanager,
+        args.config.as_deref(),
+        &external_url,
+    )?;
+    let rules = rules::start(
+        &settings,
+        select.clone(),
+        tsdb.clone(),
+        alertmanager.clone(),
+        &mut registry,
+        &clock,
+        &external_url,
+    )?;
     let query = Arc::new(QueryEngine::new(select, settings.query_limits));
     let start_ms = clock.now_ms();
     let config = Arc::new(RwLock::new(loaded_config(&settings, start_ms)));
@@ -311,6 +367,9 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         limits: limits.clone(),
         query: query.clone(),
         config: config.clone(),
+        alertmanager: alertmanager.clone(),
+        rules: rules.clone(),
+        external_url,
         lock: Mutex::new(()),
     });
     let state = AppState {
@@ -327,6 +386,8 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         metadata: Arc::new(MetadataCatalog::new()),
         info: Arc::new(server_info(&args, &settings, start_ms)),
         config,
+        alertmanager: alertmanager.clone(),
+        rules: rules.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -387,6 +448,15 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         })
     };
 
+    let alert_housekeeping = alerting::spawn_housekeeping(
+        alertmanager,
+        stop_rx.clone(),
+        alerting::ALERT_GC_INTERVAL,
+        alerting::SILENCE_GC_INTERVAL,
+    );
+
+    let rule_evaluator = rules::spawn_evaluator(&rules, clock.clone(), stop_rx.clone());
+
     scrape.apply(&settings.scrape).await;
     ready.store(true, Ordering::Release);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "vigil ready");
@@ -399,6 +469,10 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
     }
     let _ = maint.await;
+    let _ = alert_housekeeping.await;
+    state.alertmanager.stop_notifier().await;
+    let _ = rule_evaluator.await;
+    drop(rules);
     scrape.stop().await;
     // Everything else holding the store is gone once the listeners and scrapers have stopped;
     // closing needs the last reference.

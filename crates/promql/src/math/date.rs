@@ -1,6 +1,8 @@
 //! Calendar fields of a Unix time in UTC, for `year()`, `month()`, `day_of_week()` and the other
 //! date functions. Proleptic Gregorian calendar, no leap seconds (as Go's `time` package).
 
+use vigil_model::civil::{civil_from_days, days_from_civil, format_rfc3339, Fraction};
+
 /// The UTC calendar fields of one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Civil {
@@ -51,37 +53,6 @@ fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-/// Year, month, day of the `days`-th day after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
-}
-
-/// Days since 1970-01-01 of a date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Go's `int64(f)` conversion on amd64: truncation toward zero, and the "integer indefinite"
 /// value `i64::MIN` for NaN and out-of-range inputs.
 pub(crate) fn go_float_to_i64(f: f64) -> i64 {
@@ -94,12 +65,7 @@ pub(crate) fn go_float_to_i64(f: f64) -> i64 {
 
 /// RFC 3339 text of `secs` in UTC (`2006-01-02T15:04:05Z`).
 pub(crate) fn rfc3339(secs: i64) -> String {
-    let c = Civil::from_unix(secs);
-    let s = secs.rem_euclid(60);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, s
-    )
+    format_rfc3339(secs.saturating_mul(1000), Fraction::None)
 }
 
 #[cfg(test)]

@@ -310,6 +310,11 @@ impl Drop for Proc {
 
 /// Debian's Prometheus 2.42 with a config, on a free port, ready.
 pub fn start_prometheus(dir: &Path, config: &str) -> Option<(Proc, String)> {
+    start_prometheus_with(dir, config, &[])
+}
+
+/// [`start_prometheus`] with extra flags.
+pub fn start_prometheus_with(dir: &Path, config: &str, extra: &[&str]) -> Option<(Proc, String)> {
     let bin = peer("VIGIL_PROMETHEUS", "/usr/bin/prometheus")?;
     let cfg = dir.join("prometheus.yml");
     std::fs::write(&cfg, config).expect("write prometheus.yml");
@@ -322,6 +327,7 @@ pub fn start_prometheus(dir: &Path, config: &str) -> Option<(Proc, String)> {
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-remote-write-receiver")
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
         .spawn()

@@ -10,7 +10,6 @@
 //! `limit_ratio`) and Go's text forms of label sets, which upstream's error messages use.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use vigil_model::{Label, Labels, METRIC_NAME_LABEL};
@@ -286,34 +285,7 @@ pub(crate) fn go_labels_string(labels: &Labels) -> String {
 
 /// Go's `strconv.Quote`.
 pub(crate) fn go_quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\u{7}' => s.push_str("\\a"),
-            '\u{8}' => s.push_str("\\b"),
-            '\u{c}' => s.push_str("\\f"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            '\u{b}' => s.push_str("\\v"),
-            c if u32::from(c) < 0x20 || u32::from(c) == 0x7f => {
-                let _ = write!(s, "\\x{:02x}", u32::from(c));
-            }
-            c if c.is_control() => {
-                if u32::from(c) < 0x10000 {
-                    let _ = write!(s, "\\u{:04x}", u32::from(c));
-                } else {
-                    let _ = write!(s, "\\U{:08x}", u32::from(c));
-                }
-            }
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
+    vigil_model::go_quote(v, false)
 }
 
 /// XXH64 with seed 0, as `github.com/cespare/xxhash/v2` computes it (Prometheus's label hash).

@@ -1,0 +1,276 @@
+//! Rules in the running server: rule files loaded at start, evaluated on their interval,
+//! `ALERTS` written, `/api/v1/rules` and `/api/v1/alerts` in Prometheus's shapes, alerts handed
+//! to the embedded Alertmanager and delivered to a webhook; a bad rule file refuses the start
+//! and, on reload, keeps the previous rules with the error shown. Also `vigil check rules` and
+//! `vigil test rules` on the examples, against Debian's promtool.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const RULES: &str = "groups:
+  - name: fast
+    interval: 1s
+    rules:
+      - record: vigil_test:one
+        expr: vector(1)
+      - alert: AlwaysFiring
+        expr: vigil_test:one > 0
+        labels:
+          severity: critical
+        annotations:
+          summary: 'value is {{ $value }}'
+";
+
+/// A webhook receiver on a free port that keeps every body it gets.
+fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut r = BufReader::new(stream);
+            let mut len = 0usize;
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_ok() {
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    seen.lock().expect("lock").push(v);
+                }
+            }
+            let _ = r
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (format!("http://{addr}/hook"), got)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p.display().to_string()
+}
+
+fn get(v: &common::Vigil, path: &str) -> Value {
+    common::client()
+        .get(v.url(path))
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn rules_evaluate_alert_and_notify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (hook, got) = webhook();
+    write(dir.path(), "fast.rules.yml", RULES);
+    let config = write(
+        dir.path(),
+        "vigil.yml",
+        &format!(
+            "global:\n  evaluation_interval: 1s\nrule_files:\n  - '*.rules.yml'\nalertmanager:\n  route:\n    receiver: hook\n    group_wait: 1s\n    group_interval: 1s\n  receivers:\n    - name: hook\n      webhook_configs:\n        - url: {hook}\n"
+        ),
+    );
+    let v = common::Vigil::start(&dir.path().join("data"), &["--config", &config]);
+
+    // The alert fires (no `for`) and shows in /api/v1/alerts with its expanded annotation.
+    let alerts = common::wait_for(Duration::from_secs(20), || {
+        let a = get(&v, "/api/v1/alerts");
+        let list = a.pointer("/data/alerts")?.as_array()?.clone();
+        (!list.is_empty()).then_some(list)
+    })
+    .expect("alert in /api/v1/alerts");
+    let a = alerts.first().expect("one alert");
+    assert_eq!(
+        a.pointer("/labels/alertname"),
+        Some(&Value::from("AlwaysFiring"))
+    );
+    assert_eq!(a.pointer("/state"), Some(&Value::from("firing")));
+    assert_eq!(
+        a.pointer("/annotations/summary"),
+        Some(&Value::from("value is 1"))
+    );
+
+    // /api/v1/rules: both rules, healthy, with Prometheus's fields.
+    let rules = get(&v, "/api/v1/rules");
+    let group = rules.pointer("/data/groups/0").expect("group");
+    assert_eq!(group.pointer("/name"), Some(&Value::from("fast")));
+    assert_eq!(group.pointer("/interval"), Some(&Value::from(1)));
+    let kinds: Vec<&str> = group["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["recording", "alerting"]);
+    for r in group["rules"].as_array().expect("rules") {
+        assert_eq!(r["health"], "ok", "{r}");
+    }
+    let only_alerts = get(&v, "/api/v1/rules?type=alert");
+    assert_eq!(
+        only_alerts
+            .pointer("/data/groups/0/rules")
+            .and_then(Value::as_array)
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // The recorded series and ALERTS are ordinary series.
+    // (The rule's state is visible before the group's samples are appended: wait for them.)
+    let q = common::wait_for(Duration::from_secs(10), || {
+        let q = get(
+            &v,
+            "/api/v1/query?query=ALERTS%7Balertname%3D%22AlwaysFiring%22%7D",
+        );
+        q.pointer("/data/result/0").is_some().then_some(q)
+    })
+    .expect("ALERTS series");
+    assert_eq!(
+        q.pointer("/data/result/0/metric/alertstate"),
+        Some(&Value::from("firing")),
+        "{q}"
+    );
+    let q = get(&v, "/api/v1/query?query=vigil_test:one");
+    assert_eq!(
+        q.pointer("/data/result/0/value/1"),
+        Some(&Value::from("1")),
+        "{q}"
+    );
+
+    // The embedded Alertmanager holds it and the webhook receives it.
+    let am = get(&v, "/api/v2/alerts");
+    assert_eq!(
+        am.pointer("/0/labels/alertname"),
+        Some(&Value::from("AlwaysFiring")),
+        "{am}"
+    );
+    let payload = common::wait_for(Duration::from_secs(20), || {
+        got.lock().expect("lock").first().cloned()
+    })
+    .expect("webhook payload");
+    assert_eq!(payload["version"], "4");
+    assert_eq!(
+        payload.pointer("/alerts/0/labels/alertname"),
+        Some(&Value::from("AlwaysFiring"))
+    );
+    assert_eq!(
+        payload.pointer("/alerts/0/annotations/summary"),
+        Some(&Value::from("value is 1"))
+    );
+
+    // A bad rule file on reload: refused, previous rules still evaluated, error shown.
+    write(
+        dir.path(),
+        "broken.rules.yml",
+        "groups:\n  - name: broken\n    rules:\n      - alert: X\n        expr: sum(\n",
+    );
+    let r = common::client()
+        .post(v.url("/-/reload"))
+        .send()
+        .expect("reload");
+    assert_eq!(r.status().as_u16(), 500);
+    let body = r.text().unwrap_or_default();
+    assert!(body.contains("broken.rules.yml:5:"), "{body}");
+    let rules = get(&v, "/api/v1/rules");
+    let warnings = rules["warnings"].to_string();
+    assert!(warnings.contains("broken.rules.yml:5:"), "{rules}");
+    assert_eq!(
+        rules.pointer("/data/groups/0/name"),
+        Some(&Value::from("fast"))
+    );
+    assert!(v
+        .metrics_text()
+        .contains("vigil_rule_config_last_reload_successful 0"));
+}
+
+#[test]
+fn invalid_rule_file_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "bad.rules.yml",
+        "groups:\n  - name: g\n    rules:\n      - record: 1bad\n        expr: up\n",
+    );
+    let config = write(dir.path(), "vigil.yml", "rule_files: ['bad.rules.yml']\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["serve", "--config", &config, "--listen", "127.0.0.1:0"])
+        .args(["--otlp-grpc-listen", "", "--otlp-http-listen", ""])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run vigil");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.rules.yml:4:"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["check", "config", &config])
+        .output()
+        .expect("run vigil");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.rules.yml:4:"));
+}
+
+/// `vigil check rules` and `vigil test rules` on the examples agree with promtool.
+#[test]
+fn example_rules_pass_like_promtool() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let rules = format!("{examples}/ml-alerts.rules.yml");
+    let tests = format!("{examples}/ml-alerts.test.yml");
+    let vigil = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .output()
+            .expect("run vigil")
+    };
+    let check = vigil(&["check", "rules", &rules]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("SUCCESS: 6 rules found"));
+    let test = vigil(&["test", "rules", &tests]);
+    assert!(
+        test.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+    // A broken expectation fails in both.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&rules, dir.path().join("ml-alerts.rules.yml")).expect("copy");
+    let text = std::fs::read_to_string(&tests)
+        .expect("read")
+        .replace("value: 2.40625", "value: 2.4");
+    let broken = write(dir.path(), "broken.test.yml", &text);
+    let failed = vigil(&["test", "rules", &broken]);
+    assert!(!failed.status.success());
+    let Some(promtool) = common::peer("VIGIL_PROMTOOL", "/usr/bin/promtool") else {
+        return;
+    };
+    for (file, want_ok) in [(&tests, true), (&broken, false)] {
+        let out = Command::new(&promtool)
+            .args(["test", "rules", file])
+            .output()
+            .expect("run promtool");
+        assert_eq!(out.status.success(), want_ok, "promtool on {file}");
+    }
+}
