@@ -36,12 +36,13 @@ pub struct RawConfig {
     /// Alertmanager's configuration file, unchanged; validated by `vigil_alertmanager`.
     #[serde(default)]
     pub alertmanager: Option<serde_yaml_ng::Value>,
+    /// Prometheus's `alerting:`: `alert_relabel_configs` and external `alertmanagers`.
+    #[serde(default)]
+    pub alerting: Option<crate::upstream::RawAlerting>,
     /// Prometheus sections Vigil reads later in its roadmap; accepted (so a `prometheus.yml`
     /// loads unchanged) and reported as not yet in effect.
     #[serde(default)]
     pub rule_files: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    pub alerting: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     pub remote_write: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -137,6 +138,8 @@ pub struct Settings {
     pub alertmanager: vigil_alertmanager::Config,
     /// Whether the file has an `alertmanager:` section.
     pub alertmanager_section: bool,
+    /// The `alerting:` section: external Alertmanagers and the alert relabelling.
+    pub alerting: crate::upstream::AlertingSettings,
     /// `rule_files`, globs resolved relative to the config file (the files are read and
     /// validated by the rule manager, and by `vigil check config`).
     pub rule_files: Vec<PathBuf>,
@@ -383,9 +386,11 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
     let rule_files =
         rule_files(raw.rule_files, base).map_err(|(path, reason)| err(&path, reason))?;
 
+    let alerting = crate::upstream::validate(raw.alerting, base)
+        .map_err(|(path, reason)| err(&path, reason))?;
+
     let mut ignored_sections = Vec::new();
     for (present, name) in [
-        (raw.alerting.is_some(), "alerting"),
         (raw.remote_write.is_some(), "remote_write"),
         (raw.remote_read.is_some(), "remote_read"),
         (raw.tracing.is_some(), "tracing"),
@@ -435,6 +440,7 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
         scrape,
         alertmanager,
         alertmanager_section,
+        alerting,
         rule_files,
         config_yaml: String::new(),
         ignored_sections,
@@ -644,6 +650,74 @@ mod tests {
     fn prometheus_yml_loads_unchanged() {
         let text = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - rules.yml\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['localhost:9093']\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n";
         let s = parse(text, "prometheus.yml").expect("loads");
-        assert_eq!(s.ignored_sections, ["alerting"]);
+        assert!(s.ignored_sections.is_empty(), "{:?}", s.ignored_sections);
+        let t = s.alerting.targets.first().expect("one alertmanager");
+        assert_eq!(t.alerts_url(), "http://localhost:9093/api/v2/alerts");
+        assert_eq!(t.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn alerting_section_validates_relabels_and_locates_errors() {
+        let text = "alerting:
+  alert_relabel_configs:
+    - target_label: team
+      replacement: ml
+  alertmanagers:
+    - scheme: https
+      path_prefix: /am
+      timeout: 3s
+      basic_auth:
+        username: u
+        password: p
+      tls_config:
+        insecure_skip_verify: true
+      static_configs:
+        - targets: ['a:9093', 'b:9093']
+      relabel_configs:
+        - source_labels: [__address__]
+          regex: 'b:.*'
+          action: drop
+";
+        let s = parse(text, "v.yml").expect("valid");
+        assert_eq!(s.alerting.alert_relabel.len(), 1);
+        assert_eq!(s.alerting.targets.len(), 1);
+        let t = &s.alerting.targets[0];
+        assert_eq!(t.alerts_url(), "https://a:9093/am/api/v2/alerts");
+        assert_eq!(t.timeout, Duration::from_secs(3));
+        assert!(t.http_config.tls_config.insecure_skip_verify);
+        let ba = t.http_config.basic_auth.as_ref().expect("basic auth");
+        assert_eq!(ba.username, "u");
+        assert!(!s.config_yaml.contains(": p\n"), "{}", s.config_yaml);
+
+        let e = parse(
+            "alerting:\n  alertmanagers:\n    - api_version: v1\n      static_configs:\n        - targets: ['a:9093']\n",
+            "v.yml",
+        )
+        .expect_err("v1");
+        assert!(
+            e.to_string()
+                .starts_with("v.yml:3: alerting.alertmanagers[0].api_version: v1 is not supported"),
+            "{e}"
+        );
+        let e = parse(
+            "alerting:\n  alert_relabel_configs:\n    - action: keep\n      regex: '('\n",
+            "v.yml",
+        )
+        .expect_err("bad regex");
+        assert!(
+            e.to_string()
+                .starts_with("v.yml:4: alerting.alert_relabel_configs[0].regex: "),
+            "{e}"
+        );
+        let e = parse(
+            "alerting:\n  alertmanagers:\n    - bearer_token: x\n      authorization:\n        credentials: y\n",
+            "v.yml",
+        )
+        .expect_err("two auths");
+        assert!(
+            e.to_string()
+                .starts_with("v.yml:3: alerting.alertmanagers[0]: "),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,7 @@ mod config;
 mod rules;
 mod serve;
 mod stats;
+mod upstream;
 
 use std::process::ExitCode;
 

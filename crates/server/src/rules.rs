@@ -2,7 +2,8 @@
 //! the start, as in Prometheus), reloaded with the config (a bad file keeps the previous rules
 //! running; its error is logged, counted in `vigil_rule_*` and shown as a warning of
 //! `/api/v1/rules`), groups evaluated on their schedule off the async threads, and the alerts
-//! they send handed to the embedded Alertmanager.
+//! they send relabelled by `alerting.alert_relabel_configs` and handed to the embedded
+//! Alertmanager and to the external ones of `alerting.alertmanagers`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use anyhow::{bail, Result};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use vigil_alertmanager::upstream::UpstreamAlert;
 use vigil_alertmanager::{Alert, Alertmanager};
 use vigil_http::{QueryLimits, RulesHandle};
 use vigil_model::Clock;
@@ -23,6 +25,7 @@ use vigil_rules::{
 use vigil_storage::{MetricAppend, MetricSelect};
 
 use crate::config::Settings;
+use crate::upstream::Notifier;
 
 /// The longest the evaluator sleeps, so that groups installed by a reload start on time.
 const MAX_IDLE: Duration = Duration::from_secs(1);
@@ -72,6 +75,7 @@ pub fn start(
     select: Arc<dyn MetricSelect>,
     append: Arc<dyn MetricAppend>,
     alertmanager: Arc<Alertmanager>,
+    upstream: Arc<Notifier>,
     registry: &mut Registry,
     clock: &Arc<dyn Clock>,
     external_url: &str,
@@ -81,6 +85,7 @@ pub fn start(
     opts.globals = globals(s, external_url);
     opts.sink = Some(Arc::new(AlertmanagerSink {
         alertmanager,
+        upstream,
         clock: clock.clone(),
     }));
     opts.metrics = Some(RuleMetrics::new(registry));
@@ -161,25 +166,43 @@ pub fn spawn_evaluator(
     })
 }
 
-/// Hands the rule engine's alerts to the embedded Alertmanager, as Prometheus's notifier
-/// posts them to an Alertmanager.
+/// Hands the rule engine's alerts, relabelled by `alert_relabel_configs` (an alert they drop
+/// goes nowhere), to the embedded Alertmanager and to the external ones, as Prometheus's
+/// notifier posts them to every Alertmanager.
 struct AlertmanagerSink {
     alertmanager: Arc<Alertmanager>,
+    upstream: Arc<Notifier>,
     clock: Arc<dyn Clock>,
 }
 
 impl AlertSink for AlertmanagerSink {
     fn send(&self, alerts: Vec<OutgoingAlert>) {
         let now = self.clock.now_ms();
-        let alerts: Vec<Alert> = alerts
+        let upstream: Vec<UpstreamAlert> = alerts
             .into_iter()
+            .filter_map(|a| {
+                Some(UpstreamAlert {
+                    labels: self.upstream.relabel(&a.labels)?,
+                    annotations: a.annotations,
+                    starts_at: a.starts_at_ms,
+                    ends_at: a.ends_at_ms,
+                    generator_url: a.generator_url,
+                })
+            })
+            .collect();
+        if upstream.is_empty() {
+            return;
+        }
+        let alerts: Vec<Alert> = upstream
+            .iter()
             .map(|a| {
-                let mut alert = Alert::new(a.labels, a.starts_at_ms, a.ends_at_ms, now);
-                alert.annotations = a.annotations;
-                alert.generator_url = a.generator_url;
+                let mut alert = Alert::new(a.labels.clone(), a.starts_at, a.ends_at, now);
+                alert.annotations = a.annotations.clone();
+                alert.generator_url = a.generator_url.clone();
                 alert
             })
             .collect();
+        self.upstream.send(upstream);
         if let Err(e) = self.alertmanager.insert_alerts(alerts) {
             tracing::warn!(error = %e, "alerts refused by the notifier");
         }

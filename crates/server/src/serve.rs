@@ -27,6 +27,7 @@ use crate::cli::ServeArgs;
 use crate::config::{self, FsyncPolicy, Settings};
 use crate::rules;
 use crate::stats::TsdbCollector;
+use crate::upstream::Notifier;
 
 /// How often the TSDB cuts blocks, compacts and applies retention.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
@@ -96,6 +97,7 @@ struct Reloader {
     query: Arc<QueryEngine>,
     config: Arc<RwLock<LoadedConfig>>,
     alertmanager: Arc<Alertmanager>,
+    upstream: Arc<Notifier>,
     rules: vigil_http::RulesHandle,
     external_url: String,
     /// Serialises reloads.
@@ -125,6 +127,11 @@ impl Control for Reloader {
             self.config.write().reload_success = false;
             tracing::error!(error = %e, "alertmanager configuration not reloaded");
             return Err(e);
+        }
+        if let Err(e) = self.upstream.apply(&s.alerting) {
+            self.config.write().reload_success = false;
+            tracing::error!(error = %e, "alerting.alertmanagers not reloaded");
+            return Err(format!("alerting.alertmanagers: {e}"));
         }
         *self.config.write() = loaded_config(&s, self.clock.now_ms());
         self.rt.block_on(self.scrape.apply(&s.scrape));
@@ -347,11 +354,17 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         args.config.as_deref(),
         &external_url,
     )?;
+    let upstream = Arc::new(Notifier::new(&mut registry));
+    upstream
+        .apply(&settings.alerting)
+        .map_err(|e| anyhow!("alerting.alertmanagers: {e}"))?;
+    upstream.start(&tokio::runtime::Handle::current());
     let rules = rules::start(
         &settings,
         select.clone(),
         tsdb.clone(),
         alertmanager.clone(),
+        upstream.clone(),
         &mut registry,
         &clock,
         &external_url,
@@ -368,6 +381,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         query: query.clone(),
         config: config.clone(),
         alertmanager: alertmanager.clone(),
+        upstream: upstream.clone(),
         rules: rules.clone(),
         external_url,
         lock: Mutex::new(()),
@@ -473,6 +487,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
     state.alertmanager.stop_notifier().await;
     let _ = rule_evaluator.await;
     drop(rules);
+    upstream.stop().await;
     scrape.stop().await;
     // Everything else holding the store is gone once the listeners and scrapers have stopped;
     // closing needs the last reference.

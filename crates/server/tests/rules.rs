@@ -274,3 +274,84 @@ fn example_rules_pass_like_promtool() {
         assert_eq!(out.status.success(), want_ok, "promtool on {file}");
     }
 }
+
+/// Debian's Alertmanager 0.25 on a free port, its config notifying nobody; stopped through
+/// its child handle when dropped.
+fn start_external_alertmanager(dir: &Path) -> Option<(common::Proc, u16)> {
+    let bin = common::peer("VIGIL_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")?;
+    let cfg = write(
+        dir,
+        "alertmanager.yml",
+        "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n",
+    );
+    let port = common::free_port();
+    let child = Command::new(bin)
+        .arg(format!("--config.file={cfg}"))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn alertmanager");
+    let p = common::Proc(child);
+    common::wait_for(Duration::from_secs(20), || {
+        common::client()
+            .get(format!("http://127.0.0.1:{port}/-/ready"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .expect("alertmanager ready within 20s");
+    Some((p, port))
+}
+
+/// `alerting.alertmanagers`: rule alerts reach a real external Alertmanager, relabelled by
+/// `alert_relabel_configs`.
+#[test]
+fn rule_alerts_reach_external_alertmanager() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((_am, port)) = start_external_alertmanager(dir.path()) else {
+        return;
+    };
+    write(
+        dir.path(),
+        "up.rules.yml",
+        "groups:\n  - name: up\n    interval: 1s\n    rules:\n      - alert: VectorOne\n        expr: vector(1) > 0\n",
+    );
+    let config = write(
+        dir.path(),
+        "vigil.yml",
+        &format!(
+            "rule_files: ['up.rules.yml']\nalerting:\n  alert_relabel_configs:\n    - target_label: team\n      replacement: ml\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{port}']\n"
+        ),
+    );
+    let v = common::Vigil::start(&dir.path().join("data"), &["--config", &config]);
+    let alert = common::wait_for(Duration::from_secs(30), || {
+        let list: Value = common::client()
+            .get(format!("http://127.0.0.1:{port}/api/v2/alerts"))
+            .send()
+            .and_then(reqwest::blocking::Response::json)
+            .ok()?;
+        list.as_array()?
+            .iter()
+            .find(|a| a.pointer("/labels/alertname") == Some(&Value::from("VectorOne")))
+            .cloned()
+    })
+    .expect("alert in the external alertmanager");
+    assert_eq!(
+        alert.pointer("/labels/team"),
+        Some(&Value::from("ml")),
+        "{alert}"
+    );
+    // The embedded Alertmanager gets the same relabelled alert.
+    let am = get(&v, "/api/v2/alerts");
+    assert_eq!(
+        am.pointer("/0/labels/team"),
+        Some(&Value::from("ml")),
+        "{am}"
+    );
+    assert!(v.metrics_text().contains("vigil_alerts_alertmanagers 1"));
+}

@@ -1,0 +1,390 @@
+//! Prometheus's `alerting:` section: `alert_relabel_configs` and the external
+//! `alertmanagers` rule alerts are sent to, besides the embedded Alertmanager.
+//!
+//! The section is read raw ([`RawAlerting`]), validated into [`AlertingSettings`] (targets
+//! already relabelled by each Alertmanager config's `relabel_configs`, as Prometheus does with
+//! the labels `__address__`, `__scheme__` and `__alerts_path__`), and applied to one
+//! [`Notifier`] at start and on every reload. Only `static_configs` discover Alertmanagers and
+//! only API v2 is spoken, as Alertmanager 0.25+ requires.
+//!
+//! `alert_relabel_configs` apply to every alert the rules send, to the embedded Alertmanager as
+//! well as upstream: in Prometheus they apply to all Alertmanagers, and the embedded one is one
+//! of them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+use vigil_alertmanager::config::{Authorization, BasicAuth, HttpConfig, Secret, TlsConfig};
+use vigil_alertmanager::upstream::{
+    AlertRelabel, UpstreamAlert, UpstreamOptions, UpstreamSender, UpstreamTarget,
+};
+use vigil_model::{Labels, LabelsBuilder};
+use vigil_scrape::{PromDuration, RelabelConfig, RelabelRule};
+
+/// `alerting:` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    #[serde(default)]
+    pub alert_relabel_configs: Vec<RelabelConfig>,
+    #[serde(default)]
+    pub alertmanagers: Vec<RawAlertmanager>,
+}
+
+/// One entry of `alerting.alertmanagers`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    #[serde(default)]
+    pub static_configs: Vec<RawStaticConfig>,
+    pub scheme: Option<String>,
+    pub path_prefix: Option<String>,
+    pub api_version: Option<String>,
+    pub timeout: Option<PromDuration>,
+    #[serde(default)]
+    pub relabel_configs: Vec<RelabelConfig>,
+    pub basic_auth: Option<RawBasicAuth>,
+    pub authorization: Option<RawAuthorization>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<RawTlsConfig>,
+    pub proxy_url: Option<String>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaticConfig {
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    #[serde(default)]
+    pub username: String,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthorization {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub credentials: Option<String>,
+    pub credentials_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsConfig {
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+/// The validated section; the default sends nowhere and relabels nothing.
+#[derive(Debug, Clone, Default)]
+pub struct AlertingSettings {
+    pub alert_relabel: Vec<RelabelRule>,
+    pub targets: Vec<UpstreamTarget>,
+}
+
+/// A problem at a config path (`alerting.alertmanagers[0].api_version`).
+type PathError = (String, String);
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// Files named in the section are relative to the config file, as in Prometheus.
+fn in_dir(file: Option<String>, base: Option<&Path>) -> Option<String> {
+    let f = non_empty(file)?;
+    match base {
+        Some(dir) if Path::new(&f).is_relative() => Some(dir.join(&f).display().to_string()),
+        _ => Some(f),
+    }
+}
+
+fn relabel_rules(raw: &[RelabelConfig], path: &str) -> Result<Vec<RelabelRule>, PathError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.validate()
+                .map_err(|e| (format!("{path}[{i}].{}", e.path), e.reason))
+        })
+        .collect()
+}
+
+/// Validates `alerting:`; `base` is the config file's directory.
+///
+/// # Errors
+/// The first problem, with its path.
+pub fn validate(
+    raw: Option<RawAlerting>,
+    base: Option<&Path>,
+) -> Result<AlertingSettings, PathError> {
+    let Some(raw) = raw else {
+        return Ok(AlertingSettings::default());
+    };
+    let alert_relabel =
+        relabel_rules(&raw.alert_relabel_configs, "alerting.alert_relabel_configs")?;
+    let mut targets = Vec::new();
+    for (i, am) in raw.alertmanagers.into_iter().enumerate() {
+        let path = format!("alerting.alertmanagers[{i}]");
+        targets.extend(alertmanager(am, &path, base)?);
+    }
+    Ok(AlertingSettings {
+        alert_relabel,
+        targets,
+    })
+}
+
+fn alertmanager(
+    am: RawAlertmanager,
+    path: &str,
+    base: Option<&Path>,
+) -> Result<Vec<UpstreamTarget>, PathError> {
+    let err = |field: &str, reason: String| (format!("{path}.{field}"), reason);
+    match am.api_version.as_deref() {
+        None | Some("" | "v2") => {}
+        Some("v1") => {
+            return Err(err(
+                "api_version",
+                "v1 is not supported (Alertmanager 0.25+ serves only API v2); use v2".into(),
+            ))
+        }
+        Some(v) => return Err(err("api_version", format!("unknown API version {v:?}"))),
+    }
+    let scheme = non_empty(am.scheme).unwrap_or_else(|| "http".to_owned());
+    if scheme != "http" && scheme != "https" {
+        return Err(err(
+            "scheme",
+            format!("unsupported scheme {scheme:?}: expected http or https"),
+        ));
+    }
+    let timeout = am
+        .timeout
+        .map_or(Duration::from_secs(10), PromDuration::as_std);
+    if timeout.is_zero() {
+        return Err(err("timeout", "must be greater than 0".into()));
+    }
+    let http_config = http_config(
+        am.basic_auth,
+        am.authorization,
+        am.bearer_token,
+        am.bearer_token_file,
+        am.tls_config,
+        base,
+    )
+    .map_err(|reason| (path.to_owned(), reason))?;
+    let http_config = HttpConfig {
+        proxy_url: non_empty(am.proxy_url),
+        follow_redirects: am.follow_redirects.unwrap_or(true),
+        enable_http2: am.enable_http2.unwrap_or(true),
+        ..http_config
+    };
+    let rules = relabel_rules(&am.relabel_configs, &format!("{path}.relabel_configs"))?;
+    let path_prefix = am.path_prefix.unwrap_or_default();
+    let alerts_path = UpstreamTarget::new(&scheme, "", &path_prefix)
+        .alerts_url()
+        .trim_start_matches(&format!("{scheme}://"))
+        .to_owned();
+    let mut out = Vec::new();
+    for (j, sc) in am.static_configs.iter().enumerate() {
+        for (k, addr) in sc.targets.iter().enumerate() {
+            if addr.is_empty() || addr.contains('/') {
+                return Err(err(
+                    &format!("static_configs[{j}].targets[{k}]"),
+                    format!("invalid target {addr:?}: expected host:port"),
+                ));
+            }
+            let mut b = LabelsBuilder::new();
+            for (n, v) in &sc.labels {
+                b.set(n, v);
+            }
+            b.set("__address__", addr);
+            b.set("__scheme__", &scheme);
+            b.set("__alerts_path__", &alerts_path);
+            let Some(l) = vigil_scrape::relabel::process(&b.build(), &rules) else {
+                continue;
+            };
+            let Some(host) = l.get("__address__").filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            let scheme = l.get("__scheme__").unwrap_or(&scheme).to_owned();
+            // The prefix is whatever `__alerts_path__` leaves before `/api/v2/alerts`.
+            let prefix = l
+                .get("__alerts_path__")
+                .map_or(path_prefix.as_str(), |p| {
+                    p.strip_suffix("/api/v2/alerts").unwrap_or(p)
+                })
+                .to_owned();
+            out.push(UpstreamTarget {
+                scheme,
+                host: host.to_owned(),
+                path_prefix: prefix,
+                http_config: http_config.clone(),
+                timeout,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The authentication and TLS fields, checked as `prometheus/common` checks them.
+fn http_config(
+    basic_auth: Option<RawBasicAuth>,
+    authorization: Option<RawAuthorization>,
+    bearer_token: Option<String>,
+    bearer_token_file: Option<String>,
+    tls: Option<RawTlsConfig>,
+    base: Option<&Path>,
+) -> Result<HttpConfig, String> {
+    let bearer_token = non_empty(bearer_token);
+    let bearer_token_file = in_dir(bearer_token_file, base);
+    let has_bearer = bearer_token.is_some() || bearer_token_file.is_some();
+    if bearer_token.is_some() && bearer_token_file.is_some() {
+        return Err("at most one of bearer_token & bearer_token_file must be configured".into());
+    }
+    if basic_auth.is_some() && (has_bearer || authorization.is_some()) {
+        return Err(
+            "at most one of basic_auth, bearer_token & authorization must be configured".into(),
+        );
+    }
+    let basic_auth = match basic_auth {
+        None => None,
+        Some(b) => {
+            let password = non_empty(b.password);
+            let password_file = in_dir(b.password_file, base);
+            if password.is_some() && password_file.is_some() {
+                return Err(
+                    "at most one of basic_auth password & password_file must be configured".into(),
+                );
+            }
+            Some(BasicAuth {
+                username: b.username,
+                password: password.map(Secret::new),
+                password_file,
+            })
+        }
+    };
+    let authorization = match authorization {
+        Some(a) => {
+            if has_bearer {
+                return Err(
+                    "authorization is not compatible with bearer_token & bearer_token_file".into(),
+                );
+            }
+            let credentials = non_empty(a.credentials);
+            let credentials_file = in_dir(a.credentials_file, base);
+            if credentials.is_some() && credentials_file.is_some() {
+                return Err("at most one of authorization credentials & credentials_file must be configured".into());
+            }
+            let kind = non_empty(a.kind.map(|k| k.trim().to_owned()))
+                .unwrap_or_else(|| "Bearer".to_owned());
+            if kind.eq_ignore_ascii_case("basic") {
+                return Err(
+                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
+                        .into(),
+                );
+            }
+            Some(Authorization {
+                kind,
+                credentials: credentials.map(Secret::new),
+                credentials_file,
+            })
+        }
+        None if has_bearer => Some(Authorization {
+            kind: "Bearer".to_owned(),
+            credentials: bearer_token.map(Secret::new),
+            credentials_file: bearer_token_file,
+        }),
+        None => None,
+    };
+    let tls_config = tls.map_or_else(TlsConfig::default, |t| TlsConfig {
+        ca_file: in_dir(t.ca_file, base),
+        cert_file: in_dir(t.cert_file, base),
+        key_file: in_dir(t.key_file, base),
+        server_name: non_empty(t.server_name),
+        insecure_skip_verify: t.insecure_skip_verify,
+        ..TlsConfig::default()
+    });
+    Ok(HttpConfig {
+        basic_auth,
+        authorization,
+        tls_config,
+        ..HttpConfig::default()
+    })
+}
+
+/// The sender to external Alertmanagers and the alert relabelling in force.
+pub struct Notifier {
+    sender: UpstreamSender,
+    relabel: RwLock<Vec<RelabelRule>>,
+}
+
+impl Notifier {
+    /// A notifier with no targets; its metrics go into `registry`.
+    pub fn new(registry: &mut Registry) -> Self {
+        let sender = UpstreamSender::new(UpstreamOptions::default());
+        sender.register_metrics(registry);
+        Notifier {
+            sender,
+            relabel: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Puts a (re)loaded section in force.
+    ///
+    /// # Errors
+    /// A target whose HTTP client cannot be built; the previous targets stay.
+    pub fn apply(&self, s: &AlertingSettings) -> Result<(), String> {
+        self.sender
+            .set_targets(s.targets.clone())
+            .map_err(|e| e.to_string())?;
+        *self.relabel.write() = s.alert_relabel.clone();
+        tracing::info!(
+            alertmanagers = s.targets.len(),
+            "external alertmanagers configured"
+        );
+        Ok(())
+    }
+
+    /// `alert_relabel_configs` applied to one alert's labels; `None` drops it.
+    pub fn relabel(&self, labels: &Labels) -> Option<Labels> {
+        let rules = self.relabel.read();
+        if rules.is_empty() {
+            return Some(labels.clone());
+        }
+        vigil_scrape::relabel::process(labels, &rules).filter(|l| !l.is_empty())
+    }
+
+    /// Queues already relabelled alerts for every external Alertmanager.
+    pub fn send(&self, alerts: Vec<UpstreamAlert>) {
+        if !self.sender.target_urls().is_empty() {
+            self.sender.send(alerts);
+        }
+    }
+
+    pub fn start(&self, rt: &tokio::runtime::Handle) {
+        // Relabelling is done once, by the rules' sink, for both destinations.
+        self.sender.set_relabel(None::<AlertRelabel>);
+        self.sender.start(rt);
+    }
+
+    pub async fn stop(&self) {
+        self.sender.stop().await;
+    }
+}
