@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 use vigil_model::{Batch, Labels, Sample, Timestamp, STALE_NAN};
 use vigil_promql::{Engine, EngineOptions};
 use vigil_storage::{MetricAppend, MetricSelect};
@@ -254,32 +255,43 @@ impl RuleManager {
     pub fn evaluate_due(&self, now_ms: Timestamp) -> Vec<GroupEvalReport> {
         let env = Arc::clone(&self.env.read());
         let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().clone();
-        let mut reports = Vec::new();
-        for g in groups {
-            let mut g = g.lock();
-            let Some(next) = g.next_eval_ms else {
-                g.next_eval_ms = Some(g.eval_timestamp(now_ms).saturating_add(g.interval_ms));
-                continue;
-            };
-            if next > now_ms {
-                continue;
-            }
-            let interval = g.interval_ms;
-            let missed = now_ms.saturating_sub(next) / interval;
-            let ts = next.saturating_add(missed.saturating_mul(interval));
-            let mut report = g.eval(&env, ts, now_ms);
-            report.missed = u64::try_from(missed).unwrap_or(0);
-            g.next_eval_ms = Some(ts.saturating_add(interval));
-            if g.should_restore && g.evals >= 2 {
-                g.restore_for_state(&env, now_ms);
-            }
-            if let Some(m) = &self.metrics {
-                m.evaluated(&report, g.rules.len(), now_ms);
-            }
-            reports.push(report);
-        }
+        // Groups are independent (as Prometheus runs each in its own goroutine): the due ones
+        // evaluate on every core. Rules within a group stay in order.
+        let reports = groups
+            .par_iter()
+            .filter_map(|g| self.evaluate_group_if_due(g, &env, now_ms))
+            .collect();
         self.flush_pending_stale(&env, now_ms);
         reports
+    }
+
+    fn evaluate_group_if_due(
+        &self,
+        g: &Mutex<Group>,
+        env: &EvalEnv,
+        now_ms: Timestamp,
+    ) -> Option<GroupEvalReport> {
+        let mut g = g.lock();
+        let Some(next) = g.next_eval_ms else {
+            g.next_eval_ms = Some(g.eval_timestamp(now_ms).saturating_add(g.interval_ms));
+            return None;
+        };
+        if next > now_ms {
+            return None;
+        }
+        let interval = g.interval_ms;
+        let missed = now_ms.saturating_sub(next) / interval;
+        let ts = next.saturating_add(missed.saturating_mul(interval));
+        let mut report = g.eval(env, ts, now_ms);
+        report.missed = u64::try_from(missed).unwrap_or(0);
+        g.next_eval_ms = Some(ts.saturating_add(interval));
+        if g.should_restore && g.evals >= 2 {
+            g.restore_for_state(env, now_ms);
+        }
+        if let Some(m) = &self.metrics {
+            m.evaluated(&report, g.rules.len(), now_ms);
+        }
+        Some(report)
     }
 
     fn flush_pending_stale(&self, env: &EvalEnv, now_ms: Timestamp) {
