@@ -355,3 +355,66 @@ fn rule_alerts_reach_external_alertmanager() {
     );
     assert!(v.metrics_text().contains("vigil_alerts_alertmanagers 1"));
 }
+
+/// Bad input on the alert path: a template that fails renders as its error text and the alert
+/// still fires; an unreachable receiver is retried and counted, and the other receiver of the
+/// same alert is notified regardless.
+#[test]
+fn template_errors_and_unreachable_receivers_lose_no_alert() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (hook, got) = webhook();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a = l.local_addr().expect("addr");
+        drop(l);
+        format!("http://{a}/nobody")
+    };
+    write(
+        dir.path(),
+        "bad-template.rules.yml",
+        "groups:\n  - name: tmpl\n    interval: 1s\n    rules:\n      - alert: BadTemplate\n        expr: vector(1)\n        annotations:\n          summary: '{{ humanize \"not a number\" }}'\n",
+    );
+    let config = write(
+        dir.path(),
+        "vigil.yml",
+        &format!(
+            "rule_files: ['*.rules.yml']\nalertmanager:\n  route:\n    receiver: down\n    group_wait: 1s\n    group_interval: 1s\n    routes:\n      - matchers: ['alertname=\"BadTemplate\"']\n        receiver: down\n        continue: true\n      - matchers: ['alertname=\"BadTemplate\"']\n        receiver: up\n  receivers:\n    - name: down\n      webhook_configs:\n        - url: {closed}\n    - name: up\n      webhook_configs:\n        - url: {hook}\n"
+        ),
+    );
+    let v = common::Vigil::start(&dir.path().join("data"), &["--config", &config]);
+    let payload = common::wait_for(Duration::from_secs(20), || {
+        got.lock().expect("lock").first().cloned()
+    })
+    .expect("the reachable receiver is notified");
+    let summary = payload
+        .pointer("/alerts/0/annotations/summary")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        summary.starts_with("<error expanding template: ") && summary.contains("humanize"),
+        "{summary}"
+    );
+    let failed = common::wait_for(Duration::from_secs(20), || {
+        let text = v.metrics_text();
+        text.lines()
+            .find(|l| {
+                l.starts_with("vigil_notifications_failed_total{")
+                    && l.contains("receiver=\"down\"")
+                    && !l.ends_with(" 0")
+            })
+            .map(str::to_owned)
+    })
+    .expect("failures of the unreachable receiver counted");
+    assert!(failed.contains("integration=\"webhook\""), "{failed}");
+    // The alert is still held for the receiver that is down.
+    let am = get(&v, "/api/v2/alerts");
+    let receivers = am
+        .pointer("/0/receivers")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        receivers.contains("down") && receivers.contains("up"),
+        "{am}"
+    );
+}
