@@ -418,3 +418,65 @@ fn template_errors_and_unreachable_receivers_lose_no_alert() {
         "{am}"
     );
 }
+
+/// Alert state survives a restart: a pending alert with a `for` longer than the grace period
+/// keeps its `activeAt` (restored from `ALERTS_FOR_STATE`), and a SIGHUP reload that leaves the
+/// rule unchanged keeps it too.
+#[test]
+fn pending_alert_state_survives_reload_and_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "slow.rules.yml",
+        "groups:\n  - name: slow\n    interval: 1s\n    rules:\n      - alert: SlowToFire\n        expr: vector(1)\n        for: 30m\n",
+    );
+    let config = write(dir.path(), "vigil.yml", "rule_files: ['slow.rules.yml']\n");
+    let data = dir.path().join("data");
+    let active_at = |v: &common::Vigil| {
+        common::wait_for(Duration::from_secs(20), || {
+            let a = get(v, "/api/v1/alerts");
+            let first = a.pointer("/data/alerts/0")?;
+            (first["state"] == "pending").then(|| first["activeAt"].as_str().map(str::to_owned))?
+        })
+    };
+    let mut v = common::Vigil::start(&data, &["--config", &config]);
+    let before = active_at(&v).expect("pending alert");
+    // ALERTS_FOR_STATE must be written before the restart.
+    common::wait_for(Duration::from_secs(10), || {
+        let q = get(&v, "/api/v1/query?query=ALERTS_FOR_STATE");
+        q.pointer("/data/result/0").map(|_| ())
+    })
+    .expect("ALERTS_FOR_STATE written");
+    v.signal("HUP");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        active_at(&v).as_deref(),
+        Some(before.as_str()),
+        "after SIGHUP"
+    );
+    // Pending for a while before the stop, so that a restored alert is told apart from a new one.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(v.stop(), "clean stop");
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+    };
+    let restarted_ms = now_ms();
+    let v = common::Vigil::start(&data, &["--config", &config]);
+    // Restoration happens after the group's second evaluation. As in Prometheus, a pending
+    // alert's activeAt moves by the downtime, so the time already spent pending still counts
+    // towards `for`; a new alert would start at the restart.
+    std::thread::sleep(Duration::from_secs(4));
+    let after = active_at(&v).expect("pending alert after restart");
+    let fmt = |ms| vigil_model::civil::format_rfc3339(ms, vigil_model::civil::Fraction::Millis);
+    assert!(
+        after > before,
+        "activeAt moves by the downtime: {before} → {after}"
+    );
+    assert!(
+        after < fmt(restarted_ms - 3_000),
+        "activeAt {after} is restored, not the restart time {}",
+        fmt(restarted_ms)
+    );
+}
