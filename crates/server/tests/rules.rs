@@ -480,3 +480,89 @@ fn pending_alert_state_survives_reload_and_restart() {
         fmt(restarted_ms)
     );
 }
+
+/// The notifier through `vigil serve`: alerts of one group arrive together after `group_wait`,
+/// an inhibited alert and a silenced one never arrive, and nothing repeats before
+/// `repeat_interval`.
+#[test]
+fn grouping_inhibition_and_silences_through_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (hook, got) = webhook();
+    write(
+        dir.path(),
+        "notify.rules.yml",
+        "groups:\n  - name: notify\n    interval: 1s\n    rules:\n      - alert: Source\n        expr: vector(1)\n        labels: {model: m1}\n      - alert: Target\n        expr: vector(1)\n        labels: {model: m1}\n      - alert: Quiet\n        expr: vector(1)\n        labels: {model: m1}\n      - alert: Grouped\n        expr: label_replace(vector(1), \"pod\", \"a\", \"\", \"\") or label_replace(vector(1), \"pod\", \"b\", \"\", \"\")\n",
+    );
+    let config = write(
+        dir.path(),
+        "vigil.yml",
+        &format!(
+            "rule_files: ['*.rules.yml']\nalertmanager:\n  route:\n    receiver: hook\n    group_by: [alertname]\n    group_wait: 2s\n    group_interval: 1s\n    repeat_interval: 1h\n  inhibit_rules:\n    - source_matchers: ['alertname=\"Source\"']\n      target_matchers: ['alertname=\"Target\"']\n      equal: [model]\n  receivers:\n    - name: hook\n      webhook_configs:\n        - url: {hook}\n"
+        ),
+    );
+    let v = common::Vigil::start(&dir.path().join("data"), &["--config", &config]);
+    // Silence `Quiet` before its group's first flush.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+    let fmt = |ms| vigil_model::civil::format_rfc3339(ms, vigil_model::civil::Fraction::Millis);
+    let silence = serde_json::json!({
+        "matchers": [{"name": "alertname", "value": "Quiet", "isRegex": false, "isEqual": true}],
+        "startsAt": fmt(now - 1_000), "endsAt": fmt(now + 3_600_000),
+        "createdBy": "test", "comment": "quiet please"
+    });
+    let r = common::client()
+        .post(v.url("/api/v2/silences"))
+        .json(&silence)
+        .send()
+        .expect("post silence");
+    assert_eq!(r.status().as_u16(), 200);
+    // Give every group its group_wait and a few group_intervals.
+    common::wait_for(Duration::from_secs(20), || {
+        let n = got.lock().expect("lock").len();
+        (n >= 2).then_some(())
+    })
+    .expect("notifications");
+    std::thread::sleep(Duration::from_secs(5));
+    let payloads = got.lock().expect("lock").clone();
+    let names: Vec<String> = payloads
+        .iter()
+        .map(|p| {
+            p["groupLabels"]["alertname"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "Source").count(),
+        1,
+        "one notification for Source, no repeat before repeat_interval: {names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| *n == "Grouped").count(),
+        1,
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n == "Target"),
+        "Target is inhibited: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n == "Quiet"),
+        "Quiet is silenced: {names:?}"
+    );
+    let grouped = payloads
+        .iter()
+        .find(|p| p["groupLabels"]["alertname"] == "Grouped")
+        .and_then(|p| p["alerts"].as_array().map(Vec::len));
+    assert_eq!(grouped, Some(2), "both pods in one notification");
+    // The API shows why the others stayed quiet.
+    let am = get(&v, "/api/v2/alerts?filter=alertname%3D%22Target%22");
+    assert_eq!(
+        am.pointer("/0/status/state"),
+        Some(&Value::from("suppressed")),
+        "{am}"
+    );
+    assert!(am.pointer("/0/status/inhibitedBy/0").is_some(), "{am}");
+}
