@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
+# One target dir per checkout, outside it, so that repeated runs of one checkout are incremental.
+# Not one for all checkouts: cargo judges a workspace crate fresh by file times, so a checkout
+# whose files are older than another checkout's last build would test that build, not its own.
+key=$(printf %s "$root" | cksum | cut -d' ' -f1)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target/$key}"
 # CI builds each commit once: incremental caches only grow the shared target dir.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Cargo never removes artifacts of older dependency versions or older commits, so a target
