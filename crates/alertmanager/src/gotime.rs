@@ -5,9 +5,8 @@
 //! nothing that a client can see. Go's zero time (year 1) means "unset" for `startsAt`/`endsAt`;
 //! it is [`ZERO_TIME`] here, and sorts before every real time exactly as in Go.
 
-use std::fmt::Write;
-
 use jiff::Timestamp as JiffTs;
+use vigil_model::civil::{format_rfc3339, Fraction};
 use vigil_model::Timestamp;
 
 /// Go's zero `time.Time`, `0001-01-01T00:00:00Z`, in Unix milliseconds.
@@ -18,40 +17,34 @@ pub fn is_zero(t: Timestamp) -> bool {
     t <= ZERO_TIME
 }
 
+/// The latest time the formatters print and [`parse_rfc3339`] reads back (jiff's range,
+/// `9999-12-30T22:00:00Z`); computed times such as a silence's collection time are clamped
+/// to it so that they survive a write and a read.
+pub fn max_time() -> Timestamp {
+    JiffTs::MAX.as_second().saturating_mul(1000)
+}
+
+/// Formats `t`, or Go's zero time for a time outside what [`parse_rfc3339`] reads, so that
+/// everything written can be read back.
+fn format(t: Timestamp, fraction: Fraction) -> String {
+    let t = if JiffTs::from_millisecond(t).is_ok() {
+        t
+    } else {
+        ZERO_TIME
+    };
+    format_rfc3339(t, fraction)
+}
+
 /// `2023-04-01T12:00:00.000Z`: UTC with milliseconds, as Alertmanager's API prints times.
 pub fn format_rfc3339_ms(t: Timestamp) -> String {
-    let Ok(ts) = JiffTs::from_millisecond(t) else {
-        return "0001-01-01T00:00:00.000Z".to_owned();
-    };
-    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-    let mut out = String::with_capacity(24);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.millisecond()
-    );
-    out
+    format(t, Fraction::Millis)
 }
 
 /// Go's `time.Time` JSON form (`time.RFC3339Nano`) for a UTC time: the fraction of a second
 /// with trailing zeros removed (`2023-04-01T12:00:00.12Z`, `2023-04-01T12:00:00Z`), and Go's zero
 /// time as `0001-01-01T00:00:00Z`. Webhook payloads carry times in this form.
 pub fn format_go_json(t: Timestamp) -> String {
-    let ms = format_rfc3339_ms(t);
-    // `....SS.mmmZ`: drop trailing zeros of the fraction, and the dot when nothing is left.
-    let Some(body) = ms.strip_suffix('Z') else {
-        return ms;
-    };
-    // The dot stops the trimming, so the seconds keep their digits.
-    let trimmed = body.trim_end_matches('0');
-    let out = trimmed.strip_suffix('.').unwrap_or(trimmed);
-    format!("{out}Z")
+    format(t, Fraction::Trimmed)
 }
 
 /// Reads an RFC 3339 time (`2023-04-01T12:00:00Z`, fractions and offsets allowed).
@@ -105,37 +98,6 @@ pub mod serde_opt_ts {
     }
 }
 
-/// Go's `strconv.Quote` for label values in group keys (`{a="b"}`): backslash escapes for
-/// quotes, backslashes and control characters; other printable text is kept as is.
-pub(crate) fn go_quote(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
-                if (c as u32) < 0x10000 {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\U{:08x}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,12 +136,12 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), Ok(ZERO_TIME));
         assert!(parse_rfc3339("yesterday").is_err());
-    }
-
-    #[test]
-    fn quotes_like_go() {
-        let mut s = String::new();
-        go_quote("a\"b\\c\nd\x01é", &mut s);
-        assert_eq!(s, r#""a\"b\\c\nd\x01é""#);
+        let max = format_rfc3339_ms(max_time());
+        assert_eq!(max, "9999-12-30T22:00:00.000Z");
+        assert_eq!(parse_rfc3339(&max), Ok(max_time()));
+        assert_eq!(
+            format_rfc3339_ms(max_time() + 1),
+            "0001-01-01T00:00:00.000Z"
+        );
     }
 }

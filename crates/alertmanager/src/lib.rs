@@ -43,6 +43,7 @@
 mod alert;
 mod alertmanager;
 pub mod api;
+mod atomic_file;
 mod check;
 pub mod config;
 mod dispatch;

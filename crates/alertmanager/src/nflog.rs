@@ -53,7 +53,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,6 +61,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info};
 use vigil_model::{Clock, Timestamp};
 
+use crate::atomic_file::{io_err, write_atomic};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::gotime::serde_ts;
@@ -242,31 +242,6 @@ fn decode(bytes: &[u8], now: Timestamp) -> Result<Vec<NflogEntry>, String> {
     Ok(out)
 }
 
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
-/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    }
-    fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-    // Make the rename itself durable; not every platform lets a directory be opened.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 impl NotificationLog {
     /// Opens the log, reading `<dir>/nflog.json` when it exists. Never fails: a damaged file is
     /// logged, counted, set aside and reported by [`NotificationLog::load_error`].
@@ -283,12 +258,17 @@ impl NotificationLog {
             match Self::load(p, clock.now_ms()) {
                 Ok(entries) => {
                     for e in entries {
-                        state.len += 1;
-                        state
-                            .by_group
-                            .entry(e.group_key.clone())
-                            .or_default()
-                            .push(e);
+                        // A file naming one key twice (edited by hand, or not ours) keeps the
+                        // latest entry, so that `len` counts keys and `query` is not ambiguous.
+                        let list = state.by_group.entry(e.group_key.clone()).or_default();
+                        match list.iter_mut().find(|p| p.receiver == e.receiver) {
+                            Some(prev) if prev.timestamp >= e.timestamp => {}
+                            Some(prev) => *prev = e,
+                            None => {
+                                list.push(e);
+                                state.len += 1;
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -551,6 +531,37 @@ mod tests {
         clock.advance(2000);
         let later = open(Some(dir.path()), clock);
         assert_eq!(later.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_keys_in_file_keep_the_latest() {
+        let dir = tempfile::tempdir().expect("dir");
+        let e = |ts: &str, fp: &str| {
+            format!(
+                r#"{{"groupKey":"g","receiver":"r","integration":"webhook","index":0,"timestamp":"{ts}","firing":["{fp}"],"resolved":[],"expiresAt":"2999-01-01T00:00:00.000Z"}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"format":"vigil-nflog","version":1,"entries":[{},{}]}}"#,
+            e("2024-01-01T00:00:02.000Z", "0000000000000002"),
+            e("2024-01-01T00:00:01.000Z", "0000000000000001"),
+        );
+        fs::write(dir.path().join(NFLOG_FILE), text).expect("w");
+        let l = open(
+            Some(dir.path()),
+            Arc::new(ManualClock::new(1_700_000_000_000)),
+        );
+        assert!(l.load_error().is_none());
+        assert_eq!(l.len(), 1);
+        let r = NflogReceiver {
+            receiver: "r".into(),
+            integration: "webhook".into(),
+            index: 0,
+        };
+        assert_eq!(
+            l.query("g", &r).expect("entry").firing,
+            vec![Fingerprint(2)]
+        );
     }
 
     #[test]

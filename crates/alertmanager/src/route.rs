@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 use vigil_model::Labels;
 
 use crate::fingerprint::Fingerprint;
-use crate::gotime::go_quote;
 use crate::matcher::Matchers;
 
 /// Position of a route in the tree's pre-order walk; the root is `RouteIndex(0)`.
@@ -109,7 +108,7 @@ impl Route {
             }
             s.push_str(&l.name);
             s.push('=');
-            go_quote(&l.value, &mut s);
+            s.push_str(&vigil_model::go_quote(&l.value, false));
         }
         s.push('}');
         s

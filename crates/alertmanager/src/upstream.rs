@@ -331,13 +331,35 @@ async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
             }
             let sent = tokio::select! {
                 biased;
-                _ = stop.changed() => return,
+                _ = stop.changed() => {
+                    // Stopped mid-send: the batch goes back to the front of the queue, so that
+                    // "queued alerts stay queued" holds for it too (a target that already took
+                    // it gets it again, which Alertmanager treats as an update).
+                    requeue(&inner, batch);
+                    return;
+                }
                 ok = send_all(&inner, &batch) => ok,
             };
             if !sent {
                 inner.metrics.dropped.inc_by(batch.len() as u64);
             }
         }
+    }
+}
+
+/// Puts an unsent batch back at the front of the queue, oldest first, within the capacity
+/// (newer alerts already queued win; what does not fit is counted as dropped).
+fn requeue(inner: &Inner, batch: Vec<UpstreamAlert>) {
+    let mut q = inner.queue.lock();
+    let room = inner.opts.capacity.saturating_sub(q.len());
+    let skip = batch.len().saturating_sub(room);
+    for a in batch.into_iter().skip(skip).rev() {
+        q.push_front(a);
+    }
+    inner.metrics.set_queue(q.len());
+    drop(q);
+    if skip > 0 {
+        inner.metrics.dropped.inc_by(skip as u64);
     }
 }
 
@@ -442,5 +464,29 @@ mod tests {
             6,
             "relabel drops are not queue drops"
         );
+    }
+
+    #[test]
+    fn stopped_mid_send_keeps_the_batch_queued() {
+        let s = UpstreamSender::new(UpstreamOptions {
+            capacity: 3,
+            max_batch: 2,
+        });
+        s.send(vec![alert("c")]);
+        requeue(&s.inner, vec![alert("a"), alert("b")]);
+        let names = |s: &UpstreamSender| -> Vec<String> {
+            s.inner
+                .queue
+                .lock()
+                .iter()
+                .map(|a| a.labels.get("alertname").unwrap_or("").to_owned())
+                .collect()
+        };
+        assert_eq!(names(&s), vec!["a", "b", "c"]);
+        assert_eq!(s.metrics().dropped.get(), 0);
+        // Over capacity: the oldest of the batch is dropped.
+        requeue(&s.inner, vec![alert("x")]);
+        assert_eq!(names(&s), vec!["a", "b", "c"]);
+        assert_eq!(s.metrics().dropped.get(), 1);
     }
 }

@@ -29,7 +29,7 @@ fn plain(code: StatusCode, msg: String) -> Response {
 /// `GET /federate?match[]=…`. Errors are plain text, as Prometheus's are: 400 for a
 /// missing or invalid selector, 500 for a storage failure.
 pub async fn federate(st: &AppState, p: Params) -> Response {
-    let sets = match p.matchers() {
+    let sets = match p.matchers().await {
         Ok(s) => s,
         Err(e) => return plain(StatusCode::BAD_REQUEST, e.message),
     };

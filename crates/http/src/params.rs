@@ -42,14 +42,23 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The `match[]` selectors, each parsed into matchers.
+    /// The `match[]` selectors, each parsed into matchers, off the async threads: placing a
+    /// parse error in the text can take up to thousands of parses.
     ///
     /// # Errors
     /// The first selector that does not parse.
-    pub fn matchers(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
-        self.all("match[]")
-            .map(|s| vigil_promql::parse_selector(s).map_err(ApiError::from))
-            .collect()
+    pub async fn matchers(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
+        let texts: Vec<String> = self.all("match[]").map(str::to_owned).collect();
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        tokio::task::spawn_blocking(move || {
+            texts
+                .iter()
+                .map(|s| vigil_promql::parse_selector(s).map_err(ApiError::from))
+                .collect()
+        })
+        .await?
     }
 
     /// `start`/`end` as a range; absent ends are unbounded.

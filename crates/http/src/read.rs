@@ -59,7 +59,7 @@ fn truncate<T>(v: &mut Vec<T>, limit: usize, warnings: &mut Vec<String>) {
 
 /// `/api/v1/series`: at least one `match[]`; the union of the matches, sorted.
 pub async fn series(st: &AppState, p: Params) -> Result<Response, ApiError> {
-    let sets = p.matchers()?;
+    let sets = p.matchers().await?;
     if sets.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
@@ -92,7 +92,7 @@ fn union<T: Ord>(
 
 /// `/api/v1/labels`.
 pub async fn label_names(st: &AppState, p: Params) -> Result<Response, ApiError> {
-    let sets = p.matchers()?;
+    let sets = p.matchers().await?;
     let range = p.range()?;
     let limit = p.limit()?;
     let mut out = blocking(st, move |s| union(&sets, |m| s.label_names(m, range))).await?;
@@ -106,7 +106,7 @@ pub async fn label_values(st: &AppState, name: String, p: Params) -> Result<Resp
     if !vigil_model::is_valid_label_name(&name) {
         return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
     }
-    let sets = p.matchers()?;
+    let sets = p.matchers().await?;
     let range = p.range()?;
     let limit = p.limit()?;
     let mut out = blocking(st, move |s| {
@@ -160,7 +160,7 @@ pub async fn tsdb_status(st: &AppState, p: Params) -> Result<Response, ApiError>
 /// JSON cannot hold are strings: `"NaN"`, `"+Inf"`, `"-Inf"`; Prometheus's staleness markers are
 /// written as `"StaleNaN"` so that a backup keeps them distinct.
 pub async fn export(st: &AppState, p: Params) -> Result<Response, ApiError> {
-    let sets = p.matchers()?;
+    let sets = p.matchers().await?;
     if sets.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }

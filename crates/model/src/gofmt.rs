@@ -288,6 +288,8 @@ pub fn format_openmetrics(f: f64) -> String {
 /// Go's `strconv.Quote` (`ascii: false`) and `strconv.QuoteToASCII` (`ascii: true`): a
 /// double-quoted string with Go's escapes (`\n`, `\x01`, `\u00e9` for non-ASCII in ASCII
 /// mode). Prometheus and Alertmanager print label values and names in errors this way.
+/// Not printable as Go sees it, and so escaped: control characters and spaces other than
+/// ASCII's; other non-printable classes (format characters, unassigned code points) are kept.
 pub fn quote(s: &str, ascii: bool) -> String {
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');
@@ -305,7 +307,8 @@ pub fn quote(s: &str, ascii: bool) -> String {
             c if u32::from(c) < 0x20 || c == '\u{7f}' => {
                 let _ = write!(q, "\\x{:02x}", u32::from(c));
             }
-            c if (ascii && !c.is_ascii()) || c.is_control() => {
+            // Go's `IsPrint` rejects every space but ASCII's (U+00A0, U+2028, ...).
+            c if (ascii && !c.is_ascii()) || c.is_control() || (c.is_whitespace() && c != ' ') => {
                 if u32::from(c) > 0xffff {
                     let _ = write!(q, "\\U{:08x}", u32::from(c));
                 } else {
@@ -347,6 +350,13 @@ mod tests {
                 "{f:e}"
             );
         }
+    }
+
+    #[test]
+    fn quote_escapes_like_strconv() {
+        assert_eq!(quote("a\"b\\c\nd\x01é", false), r#""a\"b\\c\nd\x01é""#);
+        assert_eq!(quote("a\u{a0}b\u{2028}", false), r#""a\u00a0b\u2028""#);
+        assert_eq!(quote("é", true), r#""\u00e9""#);
     }
 
     #[test]

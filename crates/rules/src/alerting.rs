@@ -3,7 +3,7 @@
 //! their resolution is re-sent, the `ALERTS` / `ALERTS_FOR_STATE` series, the resend rule, and
 //! the restoration of `for` state after a restart.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use vigil_model::{is_stale_nan, Labels, Matcher, Timestamp, METRIC_NAME_LABEL};
@@ -13,7 +13,7 @@ use crate::notify::OutgoingAlert;
 use crate::query::{label_map, query_vector, EngineTemplateQuery};
 use crate::text::table_link_for_expression;
 use crate::{EvalEnv, RuleSpec};
-use vigil_template::{expand_rule_template, RuleTemplateData};
+use vigil_template::{RuleTemplate, RuleTemplateData, TemplateError};
 
 /// How long a resolved alert is kept (and re-sent as resolved).
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -79,6 +79,37 @@ pub(crate) struct AlertingState {
     pub active: BTreeMap<Labels, Alert>,
     /// Whether `for` state has been restored; only then are `ALERTS` series written.
     pub restored: bool,
+    /// The rule's label and annotation templates, parsed once rather than per alert and
+    /// evaluation.
+    templates: TemplateCache,
+}
+
+/// Parsed templates of one rule by text, under the template name they were parsed with.
+#[derive(Debug, Clone, Default)]
+struct TemplateCache {
+    name: String,
+    by_text: HashMap<String, Result<RuleTemplate, TemplateError>>,
+}
+
+impl TemplateCache {
+    /// Parses whatever of the rule's templates is not cached yet; drops the cache when the
+    /// rule was renamed or its templates changed (a reload keeps the state), so it never holds
+    /// more than the rule's current texts.
+    fn refresh(&mut self, rule: &RuleSpec) {
+        let name = format!("__alert_{}", rule.name);
+        let texts = || {
+            rule.labels
+                .values()
+                .chain(rule.annotations.values())
+                .filter(|t| t.contains("{{"))
+        };
+        if self.name != name || texts().any(|t| !self.by_text.contains_key(t)) {
+            self.by_text = texts()
+                .map(|t| (t.clone(), RuleTemplate::parse(&name, t)))
+                .collect();
+            self.name = name;
+        }
+    }
 }
 
 const DUPLICATE_ALERT: &str =
@@ -89,6 +120,7 @@ impl AlertingState {
         AlertingState {
             active: BTreeMap::new(),
             restored,
+            templates: TemplateCache::default(),
         }
     }
 
@@ -116,7 +148,8 @@ impl AlertingState {
     ) -> Result<Vec<(Labels, f64)>, String> {
         let query_ts = ts.saturating_sub(query_offset_ms);
         let res = query_vector(&env.engine, &rule.expr, query_ts)?;
-        let template_name = format!("__alert_{}", rule.name);
+        self.templates.refresh(rule);
+        let templates = &self.templates.by_text;
         let tq = EngineTemplateQuery::new(&env.engine);
         let mut fresh: BTreeMap<Labels, Alert> = BTreeMap::new();
         for (metric, value) in res {
@@ -128,10 +161,14 @@ impl AlertingState {
                 value,
             };
             let expand = |text: &String| -> String {
-                if !text.contains("{{") {
+                let Some(parsed) = templates.get(text) else {
                     return text.clone();
-                }
-                match expand_rule_template(&template_name, text, &data, ts, Some(&tq)) {
+                };
+                match parsed
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|t| t.expand(&data, ts, Some(&tq)))
+                {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!(alert = %rule.name, error = %e, "expanding alert template failed");

@@ -178,31 +178,40 @@ struct AlertmanagerSink {
 impl AlertSink for AlertmanagerSink {
     fn send(&self, alerts: Vec<OutgoingAlert>) {
         let now = self.clock.now_ms();
-        let upstream: Vec<UpstreamAlert> = alerts
+        let relabelled: Vec<OutgoingAlert> = alerts
             .into_iter()
-            .filter_map(|a| {
-                Some(UpstreamAlert {
-                    labels: self.upstream.relabel(&a.labels)?,
-                    annotations: a.annotations,
-                    starts_at: a.starts_at_ms,
-                    ends_at: a.ends_at_ms,
-                    generator_url: a.generator_url,
-                })
+            .filter_map(|mut a| {
+                a.labels = self.upstream.relabel(a.labels)?;
+                Some(a)
             })
             .collect();
-        if upstream.is_empty() {
+        if relabelled.is_empty() {
             return;
         }
-        let alerts: Vec<Alert> = upstream
-            .iter()
+        // Copies for the external Alertmanagers only when there are any.
+        if self.upstream.has_targets() {
+            self.upstream.send(
+                relabelled
+                    .iter()
+                    .map(|a| UpstreamAlert {
+                        labels: a.labels.clone(),
+                        annotations: a.annotations.clone(),
+                        starts_at: a.starts_at_ms,
+                        ends_at: a.ends_at_ms,
+                        generator_url: a.generator_url.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        let alerts: Vec<Alert> = relabelled
+            .into_iter()
             .map(|a| {
-                let mut alert = Alert::new(a.labels.clone(), a.starts_at, a.ends_at, now);
-                alert.annotations = a.annotations.clone();
-                alert.generator_url = a.generator_url.clone();
+                let mut alert = Alert::new(a.labels, a.starts_at_ms, a.ends_at_ms, now);
+                alert.annotations = a.annotations;
+                alert.generator_url = a.generator_url;
                 alert
             })
             .collect();
-        self.upstream.send(upstream);
         if let Err(e) = self.alertmanager.insert_alerts(alerts) {
             tracing::warn!(error = %e, "alerts refused by the notifier");
         }

@@ -114,11 +114,14 @@ impl Control for Reloader {
                 return Err(format!("{e:#}"));
             }
         };
-        *self.limits.write() = IngestLimits {
-            decode: s.decode_limits,
-            series: s.series_limits,
-        };
-        self.query.set_limits(s.query_limits);
+        // The steps that can refuse the new configuration run first, the rule files (the
+        // likeliest to be refused, and replaced whole or not at all) before the rest, and the
+        // steps that cannot fail last: a refused rule file then leaves the previous
+        // configuration in force, not half of the new one.
+        if let Err(e) = rules::reload(&self.rules, &s, self.clock.now_ms(), &self.external_url) {
+            self.config.write().reload_success = false;
+            return Err(e);
+        }
         if let Err(e) = alerting::apply(
             &self.alertmanager,
             &s.alertmanager,
@@ -133,12 +136,13 @@ impl Control for Reloader {
             tracing::error!(error = %e, "alerting.alertmanagers not reloaded");
             return Err(format!("alerting.alertmanagers: {e}"));
         }
+        *self.limits.write() = IngestLimits {
+            decode: s.decode_limits,
+            series: s.series_limits,
+        };
+        self.query.set_limits(s.query_limits);
         *self.config.write() = loaded_config(&s, self.clock.now_ms());
         self.rt.block_on(self.scrape.apply(&s.scrape));
-        if let Err(e) = rules::reload(&self.rules, &s, self.clock.now_ms(), &self.external_url) {
-            self.config.write().reload_success = false;
-            return Err(e);
-        }
         tracing::info!("configuration reloaded");
         Ok(())
     }

@@ -363,17 +363,22 @@ impl Notifier {
     }
 
     /// `alert_relabel_configs` applied to one alert's labels; `None` drops it.
-    pub fn relabel(&self, labels: &Labels) -> Option<Labels> {
+    pub fn relabel(&self, labels: Labels) -> Option<Labels> {
         let rules = self.relabel.read();
         if rules.is_empty() {
-            return Some(labels.clone());
+            return Some(labels);
         }
-        vigil_scrape::relabel::process(labels, &rules).filter(|l| !l.is_empty())
+        vigil_scrape::relabel::process(&labels, &rules).filter(|l| !l.is_empty())
+    }
+
+    /// Whether any external Alertmanager is configured.
+    pub fn has_targets(&self) -> bool {
+        !self.sender.target_urls().is_empty()
     }
 
     /// Queues already relabelled alerts for every external Alertmanager.
     pub fn send(&self, alerts: Vec<UpstreamAlert>) {
-        if !self.sender.target_urls().is_empty() {
+        if self.has_targets() {
             self.sender.send(alerts);
         }
     }

@@ -1,7 +1,7 @@
 //! Go's `text/template` language for Vigil, with the functions and data Prometheus gives
 //! alerting-rule templates and those Alertmanager gives notification templates.
 //!
-//! Owns: expanding rule labels/annotations ([`expand_rule_template`],
+//! Owns: expanding rule labels/annotations ([`expand_rule_template`], [`RuleTemplate`],
 //! [`check_rule_template`]) and notification texts ([`NotificationTemplates`], with
 //! Alertmanager's default template names), byte-for-byte as Prometheus 2.42 and Alertmanager
 //! 0.25 do, errors included. Does not own: where templates come from (rule files, receiver
@@ -75,4 +75,4 @@ pub use prom::{
     humanize, humanize1024, humanize_duration, humanize_percentage, humanize_timestamp,
     QuerySample, TemplateQuery,
 };
-pub use rule::{check_rule_template, expand_rule_template, RuleTemplateData};
+pub use rule::{check_rule_template, expand_rule_template, RuleTemplate, RuleTemplateData};

@@ -36,7 +36,8 @@ type QueryRequest = (String, mpsc::Sender<Result<Vec<QuerySample>, String>>);
 /// Expands `text` the way Prometheus's rules do (template name `__alert_<name>` or
 /// `__rec_<name>` chosen by the caller as `name`). `at_ms` is the evaluation time given to
 /// `query`; without a `query` service, calling `query` fails as it does in Prometheus without
-/// a query function.
+/// a query function. Parses `text` on every call; callers expanding one text repeatedly keep a
+/// [`RuleTemplate`] instead.
 ///
 /// # Errors
 /// Prometheus's message (`error executing template NAME: template: NAME:1:120: executing
@@ -49,52 +50,104 @@ pub fn expand_rule_template(
     at_ms: i64,
     query: Option<&dyn TemplateQuery>,
 ) -> Result<String, TemplateError> {
-    let (req_tx, req_rx) = mpsc::channel::<QueryRequest>();
-    let query_fn: Option<QueryFn> = query.map(|_| {
-        let tx = std::sync::Mutex::new(req_tx);
-        let f: QueryFn = Arc::new(move |expr: &str| {
-            let (reply_tx, reply_rx) = mpsc::channel();
-            let sent = tx
-                .lock()
-                .map_err(|_| "query service unavailable".to_owned())?
-                .send((expr.to_owned(), reply_tx));
-            sent.map_err(|_| "query service unavailable".to_owned())?;
-            reply_rx
-                .recv()
-                .map_err(|_| "query service unavailable".to_owned())?
-        });
-        f
-    });
-    let table = Arc::new(prom_funcs(PromContext {
-        external_url: data.external_url.to_owned(),
-        query: query_fn,
-    }));
-    let mut lib = Library::default();
-    let src = format!("{DEFS}{text}");
-    lib.parse(&src, name, name, name, &table)
-        .map_err(|e| e.with_prefix(&format!("error parsing template {name}: ")))?;
-    let dot = rule_data_value(data);
-    let run = |table: Arc<FuncTable>| {
-        lib.execute(name, name, &dot, &table, Flavor::Prometheus, false)
-            .map_err(|e| e.with_prefix(&format!("error executing template {name}: ")))
-    };
-    match query {
-        Some(q) if lib.uses_query => std::thread::scope(|scope| {
-            // Template functions must be 'static, the query service is borrowed: a scoped
-            // thread serves the borrowed service to the functions over a channel, until the
-            // last sender (inside `table`) is dropped at the end of the run.
-            scope.spawn(move || {
-                while let Ok((expr, reply)) = req_rx.recv() {
-                    let _ = reply.send(q.query(&expr, at_ms));
-                }
+    RuleTemplate::parse(name, text)?.expand(data, at_ms, query)
+}
+
+/// A rule template parsed once, to be expanded for every alert of every evaluation: parsing
+/// does not depend on the data, the external URL or the query service.
+#[derive(Clone)]
+pub struct RuleTemplate {
+    name: String,
+    lib: Library,
+}
+
+impl std::fmt::Debug for RuleTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleTemplate")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuleTemplate {
+    /// Parses `text` as template `name` (see [`expand_rule_template`]).
+    ///
+    /// # Errors
+    /// Go's parse error with Prometheus's `error parsing template NAME: ` prefix.
+    pub fn parse(name: &str, text: &str) -> Result<Self, TemplateError> {
+        let mut lib = Library::default();
+        lib.parse(&format!("{DEFS}{text}"), name, name, name, &names_table())
+            .map_err(|e| e.with_prefix(&format!("error parsing template {name}: ")))?;
+        Ok(RuleTemplate {
+            name: name.to_owned(),
+            lib,
+        })
+    }
+
+    /// Expands the template with `data` (see [`expand_rule_template`]).
+    ///
+    /// # Errors
+    /// Go's execution error with Prometheus's `error executing template NAME: ` prefix.
+    pub fn expand(
+        &self,
+        data: &RuleTemplateData<'_>,
+        at_ms: i64,
+        query: Option<&dyn TemplateQuery>,
+    ) -> Result<String, TemplateError> {
+        let name = self.name.as_str();
+        let (req_tx, req_rx) = mpsc::channel::<QueryRequest>();
+        let query_fn: Option<QueryFn> = query.map(|_| {
+            let tx = std::sync::Mutex::new(req_tx);
+            let f: QueryFn = Arc::new(move |expr: &str| {
+                let (reply_tx, reply_rx) = mpsc::channel();
+                let sent = tx
+                    .lock()
+                    .map_err(|_| "query service unavailable".to_owned())?
+                    .send((expr.to_owned(), reply_tx));
+                sent.map_err(|_| "query service unavailable".to_owned())?;
+                reply_rx
+                    .recv()
+                    .map_err(|_| "query service unavailable".to_owned())?
             });
-            run(table)
-        }),
-        _ => {
-            drop(req_rx);
-            run(table)
+            f
+        });
+        let table = Arc::new(prom_funcs(PromContext {
+            external_url: data.external_url.to_owned(),
+            query: query_fn,
+        }));
+        let dot = rule_data_value(data);
+        let run = |table: Arc<FuncTable>| {
+            self.lib
+                .execute(name, name, &dot, &table, Flavor::Prometheus, false)
+                .map_err(|e| e.with_prefix(&format!("error executing template {name}: ")))
+        };
+        match query {
+            Some(q) if self.lib.uses_query => std::thread::scope(|scope| {
+                // Template functions must be 'static, the query service is borrowed: a scoped
+                // thread serves the borrowed service to the functions over a channel, until the
+                // last sender (inside `table`) is dropped at the end of the run.
+                scope.spawn(move || {
+                    while let Ok((expr, reply)) = req_rx.recv() {
+                        let _ = reply.send(q.query(&expr, at_ms));
+                    }
+                });
+                run(table)
+            }),
+            _ => {
+                drop(req_rx);
+                run(table)
+            }
         }
     }
+}
+
+/// The function table parsing checks names against; the lowering pass reads only which
+/// functions exist, never their context.
+fn names_table() -> FuncTable {
+    prom_funcs(PromContext {
+        external_url: String::new(),
+        query: None,
+    })
 }
 
 /// Parse-only check, for `vigil check rules` (promtool reports template parse errors,
@@ -104,12 +157,7 @@ pub fn expand_rule_template(
 /// Go's parse error, unwrapped (`template: __alert_X:1: function "nope" not defined`), as
 /// promtool prints it after `annotation "summary": `.
 pub fn check_rule_template(name: &str, text: &str) -> Result<(), TemplateError> {
-    let table = prom_funcs(PromContext {
-        external_url: String::new(),
-        query: None,
-    });
-    let mut lib = Library::default();
-    lib.parse(&format!("{DEFS}{text}"), name, name, name, &table)
+    Library::default().parse(&format!("{DEFS}{text}"), name, name, name, &names_table())
 }
 
 fn rule_data_value(d: &RuleTemplateData<'_>) -> Value {

@@ -143,20 +143,25 @@ impl AggrGroup {
             }
         }
         alerts.sort_by(|x, y| alert_order(x.labels(), y.labels()));
+        // What success lets go of, taken now so that the pipeline can own the alerts.
+        let resolved: Vec<(Fingerprint, Timestamp)> = alerts
+            .iter()
+            .filter(|a| is_resolved(a))
+            .map(|a| (a.fingerprint(), a.updated_at))
+            .collect();
         let ok = inner
             .pipeline
-            .exec(&inner.core, &self.ctx, &alerts, now, deadline)
+            .exec(&inner.core, &self.ctx, alerts, now, deadline)
             .await;
         if !ok {
             return;
         }
         let mut st = self.state.lock();
-        for a in alerts.iter().filter(|a| is_resolved(a)) {
-            let fp = a.fingerprint();
+        for (fp, updated_at) in resolved {
             if st
                 .alerts
                 .get(&fp)
-                .is_some_and(|got| got.updated_at == a.updated_at)
+                .is_some_and(|got| got.updated_at == updated_at)
             {
                 st.alerts.remove(&fp);
             }

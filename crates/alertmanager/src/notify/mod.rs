@@ -164,16 +164,12 @@ impl Pipeline {
         &self,
         core: &Arc<Core>,
         group: &Arc<GroupCtx>,
-        alerts: &[Alert],
+        mut kept: Vec<Alert>,
         now: Timestamp,
         deadline: Instant,
     ) -> bool {
         let inhibitor = core.inhibitor();
-        let mut kept: Vec<Alert> = alerts
-            .iter()
-            .filter(|a| !inhibitor.mutes(a.labels(), now, &core.marker))
-            .cloned()
-            .collect();
+        kept.retain(|a| !inhibitor.mutes(a.labels(), now, &core.marker));
         if kept.is_empty() {
             return true;
         }

@@ -1,6 +1,7 @@
 //! The per-integration stages of a flush: dedup against the notification log, delivery with
 //! exponential backoff until the group's next flush, and recording what was sent.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,8 +125,8 @@ pub(crate) async fn integration_stage(
     };
     // Without send_resolved, resolved alerts are left out; a notification of only resolved
     // alerts is not sent but still logged, so that dedup sees the group as cleared.
-    let sent: Vec<Alert> = if integration.send_resolved {
-        alerts.to_vec()
+    let sent: Cow<'_, [Alert]> = if integration.send_resolved || resolved.is_empty() {
+        Cow::Borrowed(&alerts)
     } else {
         if firing.is_empty() {
             log(&core);

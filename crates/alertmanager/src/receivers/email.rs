@@ -37,6 +37,8 @@ use crate::config::{EmailConfig, TlsConfig};
 pub(crate) struct Email {
     conf: EmailConfig,
     headers: BTreeMap<String, String>,
+    /// The smarthost's port, checked when built.
+    port: u16,
     timeout: Duration,
 }
 
@@ -94,13 +96,15 @@ impl Email {
             HeaderName::new_from_ascii(name.clone())
                 .map_err(|_| format!("invalid header name {name:?}"))?;
         }
-        c.smarthost
+        let port = c
+            .smarthost
             .port
             .parse::<u16>()
             .map_err(|_| format!("invalid smarthost port {:?}", c.smarthost.port))?;
         Ok(Email {
             conf: c.clone(),
             headers,
+            port,
             timeout: opts.request_timeout,
         })
     }
@@ -186,12 +190,7 @@ impl Email {
     pub async fn notify(&self, ctx: &NotifyCtx, alerts: &[Alert]) -> Result<(), Failure> {
         let msg = self.prepare(ctx, alerts)?;
         let host = self.conf.smarthost.host.as_str();
-        let port: u16 = self
-            .conf
-            .smarthost
-            .port
-            .parse()
-            .map_err(|_| Failure::permanent("invalid smarthost port"))?;
+        let port = self.port;
         let addr = format!("{host}:{port}");
         let hello = ClientId::Domain(self.conf.hello.clone());
         let wrapper = if port == 465 {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vigil_model::Labels;
-use vigil_template::{AlertData, NotificationData, NotificationTemplates};
+use vigil_template::{AlertData, NotificationData, NotificationTemplates, TemplateError};
 
 use crate::alert::Alert;
 use crate::config::Receiver;
@@ -100,29 +100,29 @@ impl<'a> Render<'a> {
     }
 
     pub fn text(&mut self, text: &str) -> String {
-        if self.error.is_some() {
-            return String::new();
-        }
-        match self.templates.execute_text(text, self.data) {
-            Ok(s) => s,
-            Err(e) => {
-                self.error = Some(e.message().to_owned());
-                String::new()
-            }
-        }
+        self.run(text, NotificationTemplates::execute_text)
     }
 
     pub fn html(&mut self, text: &str) -> String {
+        self.run(text, NotificationTemplates::execute_html)
+    }
+
+    fn run(
+        &mut self,
+        text: &str,
+        exec: impl FnOnce(
+            &NotificationTemplates,
+            &str,
+            &NotificationData,
+        ) -> Result<String, TemplateError>,
+    ) -> String {
         if self.error.is_some() {
             return String::new();
         }
-        match self.templates.execute_html(text, self.data) {
-            Ok(s) => s,
-            Err(e) => {
-                self.error = Some(e.message().to_owned());
-                String::new()
-            }
-        }
+        exec(self.templates, text, self.data).unwrap_or_else(|e| {
+            self.error = Some(e.message().to_owned());
+            String::new()
+        })
     }
 
     /// The first template error, as a permanent failure (templates do not heal by retrying).

@@ -65,7 +65,7 @@ use vigil_model::{is_valid_label_name, Clock, Labels, MatchOp, Timestamp};
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::gotime::is_zero;
+use crate::gotime::{is_zero, max_time};
 use crate::marker::Marker;
 use crate::matcher::Matcher;
 
@@ -148,6 +148,8 @@ pub fn silence_matcher(name: &str, value: &str, op: MatchOp) -> Result<Matcher, 
         return Err(format!("invalid label name {name:?}"));
     }
     if matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
+        // Compiled bare as well as anchored: `a)|(b` compiles once wrapped in `^(?:...)$`
+        // but is refused by Alertmanager, which checks the bare pattern.
         regex::Regex::new(value)
             .map_err(|e| format!("invalid regular expression {value:?}: {e}"))?;
     }
@@ -292,7 +294,9 @@ impl Silences {
     }
 
     fn entry(&self, s: Silence) -> Entry {
-        let expires_at = s.ends_at.saturating_add(self.retention_ms);
+        // Clamped so that the file can hold it: an end near the last readable time plus the
+        // retention would otherwise be written as the zero time and collected after a restart.
+        let expires_at = s.ends_at.saturating_add(self.retention_ms).min(max_time());
         Entry {
             silence: s,
             expires_at,
@@ -401,12 +405,13 @@ impl Silences {
 
     /// How many silences are in `state` now.
     pub fn count_state(&self, state: SilenceState) -> usize {
-        self.query(&SilenceQuery {
-            states: &[state],
-            ..SilenceQuery::default()
-        })
-        .0
-        .len()
+        let now = self.clock.now_ms();
+        self.state
+            .lock()
+            .by_id
+            .values()
+            .filter(|e| e.silence.state_at(now) == state)
+            .count()
     }
 
     /// Removes silences whose retention has passed; returns how many.
@@ -434,26 +439,44 @@ impl Silences {
 
     /// Alertmanager's silencer: whether an active silence matches `labels`, recording the
     /// matching active and pending silence ids in the marker.
+    ///
+    /// This runs for every alert of every flush, so it reads the silences under the lock
+    /// without copying them, and, as Alertmanager's `Silencer.Mutes` does, only rechecks the
+    /// ids the marker recorded when no silence changed since: a silence's matchers never
+    /// change under its id and states only move forward (pending, active, expired), so no
+    /// other silence can have started to match.
     pub fn mutes(&self, labels: &Labels, marker: &Marker) -> bool {
         let now = self.clock.now_ms();
-        let (sils, version) = self.query(&SilenceQuery {
-            states: &[SilenceState::Active, SilenceState::Pending],
-            matching: Some(labels),
-            ..SilenceQuery::default()
-        });
+        let fp = Fingerprint::of(labels);
+        let cached = marker.status(fp);
         let mut active = Vec::new();
         let mut pending = Vec::new();
-        for s in sils {
-            match s.state_at(now) {
-                SilenceState::Active => active.push(s.id),
-                SilenceState::Pending => pending.push(s.id),
+        let version = {
+            let st = self.state.lock();
+            let mut sort = |s: &Silence| match s.state_at(now) {
+                SilenceState::Active => active.push(s.id.clone()),
+                SilenceState::Pending => pending.push(s.id.clone()),
                 SilenceState::Expired => {}
+            };
+            if cached.silences_version == st.version {
+                cached
+                    .silenced_by
+                    .iter()
+                    .chain(&cached.pending_silences)
+                    .filter_map(|id| st.by_id.get(id))
+                    .for_each(|e| sort(&e.silence));
+            } else {
+                st.by_id
+                    .values()
+                    .filter(|e| e.silence.matches(labels))
+                    .for_each(|e| sort(&e.silence));
             }
-        }
+            st.version
+        };
         active.sort();
         pending.sort();
         let muted = !active.is_empty();
-        marker.set_active_or_silenced(Fingerprint::of(labels), version, active, pending);
+        marker.set_active_or_silenced(fp, version, active, pending);
         muted
     }
 }

@@ -1,13 +1,13 @@
 //! The silence file: serializer, atomic writer and reader (format in the parent module's doc).
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use vigil_model::Timestamp;
 
 use super::{silence_matcher, validate, Entry, Silence};
+use crate::atomic_file::io_err;
 use crate::error::Error;
 use crate::gotime::{serde_ts, ZERO_TIME};
 use crate::matcher::Matcher;
@@ -52,13 +52,6 @@ struct File {
     format: String,
     version: u32,
     silences: Vec<FileSilence>,
-}
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
@@ -161,24 +154,11 @@ pub(super) fn load(path: &Path) -> Result<Vec<Entry>, Error> {
     decode(&bytes).map_err(|e| corrupt(path, e))
 }
 
-/// Writes the file atomically: temporary file, fsync, rename, fsync of the directory.
+/// Writes the file atomically (see `atomic_file`).
 pub(super) fn store<'a>(
     path: &Path,
     entries: impl Iterator<Item = &'a Entry>,
 ) -> Result<(), Error> {
     let bytes = encode(entries).map_err(|e| io_err(path, e))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_err(path, e))?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-        f.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    }
-    fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-    // Make the rename itself durable; not every platform lets a directory be opened.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic_file::write_atomic(path, &bytes)
 }

@@ -233,3 +233,41 @@ fn corrupt_file_is_a_clear_error() {
     std::fs::remove_file(&path).expect("rm");
     assert!(open().is_ok());
 }
+
+#[test]
+fn far_future_silence_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(1_000 * MIN));
+    let end = crate::gotime::max_time();
+    let id = store(&clock, Some(dir.path()))
+        .set(sil(1_000 * MIN, end, &[("job", "api", MatchOp::Equal)]))
+        .expect("create");
+    let s = store(&clock, Some(dir.path()));
+    assert_eq!(s.gc().expect("gc"), 0);
+    assert_eq!(s.get(&id).map(|x| x.ends_at), Some(end));
+}
+
+#[test]
+fn mutes_sees_silences_added_after_the_marker_was_set() {
+    let clock = Arc::new(ManualClock::new(1_000 * MIN));
+    let s = store(&clock, None);
+    let marker = Marker::default();
+    let l = labels(&[("job", "api")]);
+    assert!(!s.mutes(&l, &marker));
+    let id = s
+        .set(sil(
+            1_000 * MIN,
+            1_010 * MIN,
+            &[("job", "api", MatchOp::Equal)],
+        ))
+        .expect("create");
+    assert!(s.mutes(&l, &marker));
+    assert!(
+        s.mutes(&l, &marker),
+        "unchanged version rechecks the marked ids"
+    );
+    s.expire(&id).expect("expire");
+    clock.set(1_001 * MIN);
+    assert!(!s.mutes(&l, &marker));
+    assert_eq!(s.count_state(SilenceState::Expired), 1);
+}

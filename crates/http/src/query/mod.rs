@@ -199,7 +199,10 @@ async fn range_inner(st: &AppState, p: Params) -> Result<Response, ApiError> {
 
 /// `/api/v1/format_query`: the query pretty-printed.
 pub async fn format(_st: &AppState, p: Params) -> Result<Response, ApiError> {
-    let text = vigil_promql::format_query(&query_text(&p)).map_err(ApiError::from_query)?;
+    let q = query_text(&p);
+    let text = tokio::task::spawn_blocking(move || vigil_promql::format_query(&q))
+        .await?
+        .map_err(ApiError::from_query)?;
     let mut data = String::with_capacity(text.len() + 2);
     json_str(&mut data, &text);
     Ok(success_raw(&data, Vec::new()))
@@ -222,7 +225,10 @@ fn tree_json(t: SyntaxTree) -> Json {
 
 /// `/api/v1/parse_query`: the syntax tree as Prometheus 3's UI consumes it.
 pub async fn parse(_st: &AppState, p: Params) -> Result<Response, ApiError> {
-    let tree = vigil_promql::parse_query_json(&query_text(&p)).map_err(ApiError::from_query)?;
+    let q = query_text(&p);
+    let tree = tokio::task::spawn_blocking(move || vigil_promql::parse_query_json(&q))
+        .await?
+        .map_err(ApiError::from_query)?;
     Ok(success(tree_json(tree), Vec::new()))
 }
 
@@ -236,6 +242,9 @@ pub async fn exemplars(_st: &AppState, p: Params) -> Result<Response, ApiError> 
             "end timestamp must not be before start timestamp",
         ));
     }
-    vigil_promql::format_query(&query_text(&p)).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    let q = query_text(&p);
+    tokio::task::spawn_blocking(move || vigil_promql::format_query(&q))
+        .await?
+        .map_err(|e| ApiError::bad_data(e.to_string()))?;
     Ok(success(Json::Array(Vec::new()), Vec::new()))
 }

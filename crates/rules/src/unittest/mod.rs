@@ -12,7 +12,7 @@
 mod report;
 mod series;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -210,9 +210,9 @@ fn run_file(path: &Path, out: &mut dyn Write) -> Vec<String> {
 
 /// The input series of a test group as samples: later definitions of a series replace earlier
 /// ones, as promtool's loader does.
-fn load_input(tg: &TestGroup) -> Result<Vec<(Labels, Vec<Sample>)>, String> {
+fn load_input(tg: &TestGroup) -> Result<Vec<(Labels, VecDeque<Sample>)>, String> {
     let gap = i64::try_from(tg.interval.unwrap_or_default().0).unwrap_or(i64::MAX);
-    let mut by_labels: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+    let mut by_labels: BTreeMap<Labels, VecDeque<Sample>> = BTreeMap::new();
     for s in tg.input_series.iter().flatten() {
         let line = format!(
             "{} {}",
@@ -221,11 +221,11 @@ fn load_input(tg: &TestGroup) -> Result<Vec<(Labels, Vec<Sample>)>, String> {
         );
         let desc = series::parse_series_desc(line.trim(), 1)?;
         let labels = Labels::from_pairs(desc.labels).map_err(|e| e.to_string())?;
-        let mut samples = Vec::new();
+        let mut samples = VecDeque::new();
         let mut t: i64 = 0;
         for v in desc.values {
             if let Some(v) = v {
-                samples.push(Sample::new(t, v));
+                samples.push_back(Sample::new(t, v));
             }
             t = t.saturating_add(gap);
         }
@@ -358,19 +358,18 @@ fn run_test_group(
     errs
 }
 
-/// Appends every input sample at or before `t` that is not yet in the store.
-fn append_till(store: &dyn MetricAppend, input: &mut [(Labels, Vec<Sample>)], t: i64) {
+/// Appends every input sample at or before `t` that is not yet in the store. Taken from the
+/// front of a queue: the rest is not moved at every step.
+fn append_till(store: &dyn MetricAppend, input: &mut [(Labels, VecDeque<Sample>)], t: i64) {
     let mut batch = Batch::new();
     for (labels, samples) in input.iter_mut() {
         let n = samples.iter().take_while(|s| s.t <= t).count();
         if n == 0 {
             continue;
         }
-        let rest = samples.split_off(n);
-        let due = std::mem::replace(samples, rest);
         batch.series.push(vigil_model::SeriesSamples {
             labels: labels.clone(),
-            samples: due,
+            samples: samples.drain(..n).collect(),
         });
     }
     if !batch.series.is_empty() {
