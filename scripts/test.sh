@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (Debian's prometheus 2.42 with promtool,
 # prometheus-node-exporter, prometheus-alertmanager 0.25 with amtool; a Python venv with
-# prometheus_client, the OpenTelemetry SDK and aiosmtpd), then runs format and lint checks, unit,
+# prometheus_client, the OpenTelemetry SDK, aiosmtpd, and pandas with pyarrow for Parquet files), then runs format and lint checks, unit,
 # integration and end-to-end tests.
 #
 # Usage: bash scripts/test.sh          (README.md names this as the one test command)
@@ -55,8 +55,8 @@ venv="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -c 'import prometheus_client, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc, aiosmtpd' 2>/dev/null || \
-  "$venv/bin/pip" install -q prometheus_client opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc aiosmtpd
+"$venv/bin/python" -c 'import prometheus_client, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc, aiosmtpd, pandas, pyarrow' 2>/dev/null || \
+  "$venv/bin/pip" install -q prometheus_client opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc aiosmtpd pandas pyarrow
 export VIGIL_PYTHON="$venv/bin/python"
 "$VIGIL_PYTHON" -c 'import importlib.metadata as m; print("prometheus_client", m.version("prometheus_client"), "opentelemetry-sdk", m.version("opentelemetry-sdk"), "aiosmtpd", m.version("aiosmtpd"))'
 

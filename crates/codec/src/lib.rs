@@ -5,7 +5,8 @@
 //! Prometheus series per the OpenTelemetry→Prometheus compatibility specification ([`otlp`]),
 //! capped decompression ([`decompress`]), a bound on the memory a protobuf body decodes into
 //! (`wire_budget`, checked on the wire before prost builds anything), and the list of push
-//! protocols ([`Protocol`]) that the http crate mounts through one generic handler.
+//! protocols ([`Protocol`]) that the http crate mounts through one generic handler; and ML
+//! prediction and label events from JSON bodies and OTLP log records ([`ml`]).
 //!
 //! Does not own: transport (HTTP/gRPC live in the http crate), storage, limits on series
 //! (applied by the ingest path after decoding). Decoders are synchronous and allocation-bounded:
@@ -14,6 +15,7 @@
 pub mod decompress;
 mod error;
 pub mod exposition;
+pub mod ml;
 pub mod otlp;
 mod protocol;
 pub mod remote_write;

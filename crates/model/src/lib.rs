@@ -2,9 +2,9 @@
 //!
 //! Owns: label sets (sorted, validated), label matchers, samples and timestamps, the staleness
 //! marker, ingest batches with metric metadata, the injectable [`Clock`], per-series limits, the
-//! config-path → line map every YAML file's errors use ([`YamlPositions`]), and
-//! [`ErrorKind`], the small vocabulary every crate's error maps onto so that the http crate can
-//! choose a status code in one place.
+//! config-path → line map every YAML file's errors use ([`YamlPositions`]), ML prediction and
+//! label events ([`ml`]), and [`ErrorKind`], the small vocabulary every crate's error maps onto
+//! so that the http crate can choose a status code in one place.
 //!
 //! Does not own: any I/O, async runtime, wire format or storage. This crate must stay free of
 //! tokio, axum and prost so that codecs, storage engines and query engines can all depend on it
@@ -19,6 +19,7 @@ mod gofmt;
 mod labels;
 mod limits;
 mod matcher;
+pub mod ml;
 mod sample;
 mod yaml_pos;
 
@@ -36,5 +37,6 @@ pub use labels::{
 };
 pub use limits::SeriesLimits;
 pub use matcher::{MatchOp, Matcher};
+pub use ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 pub use sample::{almost_equal, is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};
 pub use yaml_pos::YamlPositions;

@@ -23,6 +23,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Run unit tests.
     Test(TestArgs),
+    /// Feed a running Vigil with a simulated ML fleet (prediction events, delayed labels and
+    /// service metrics through the public ingest APIs), injecting feature drift and an accuracy
+    /// drop after a while.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, Args, Clone)]

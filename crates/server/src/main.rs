@@ -5,6 +5,7 @@
 mod alerting;
 mod cli;
 mod config;
+mod demo;
 mod rules;
 mod serve;
 mod stats;
@@ -23,6 +24,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
+        cli::Command::Demo(args) => match demo::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vigil: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         cli::Command::Serve(args) => match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

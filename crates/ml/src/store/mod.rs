@@ -1,0 +1,432 @@
+//! The prediction and label event store: per model, its features and classes, per version a
+//! reservoir sample of events in interval-wide buckets, the predictions waiting for their
+//! labels, and the delayed-label performance counts per prediction-time window.
+//!
+//! Bounded by construction: a bucket keeps at most `bucket_cap` events while it is in the
+//! current window and fewer once it only serves the rolling reference (together about
+//! `2 × max_events_per_window` rows per version); predictions wait for labels up to
+//! `label_horizon` and `max_pending_labels`; models, features and categories have limits. What
+//! sampling changes in the statistics is in docs/ml.md.
+
+mod bucket;
+mod ingest;
+mod perf;
+mod schema;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::{MlConfig, ModelConfig};
+use crate::{Column, ColumnKind};
+
+pub(crate) use bucket::{Bucket, Cell, Sample, SampleCol, MISSING_CODE};
+pub use ingest::IngestReport;
+pub(crate) use ingest::{SCORE_BUCKETS, VALUE_BUCKETS};
+pub(crate) use perf::{ClassOutcome, PerfWindow};
+pub(crate) use schema::{Dict, Schema};
+
+/// The predicted value a label is compared with.
+#[derive(Debug, Clone)]
+pub(crate) enum Predicted {
+    Class(u32),
+    Number(f64),
+}
+
+/// A prediction waiting for its label.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub ts: i64,
+    pub version: usize,
+    pub predicted: Predicted,
+    /// Positive-class probability (binary classifiers).
+    pub score: Option<f64>,
+    /// Class probabilities, by class code.
+    pub probabilities: Box<[(u32, f64)]>,
+}
+
+/// Cumulative prediction counts of one version, written as counters and a histogram.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Totals {
+    pub predictions: u64,
+    /// Per predicted class code (classifiers).
+    pub classes: BTreeMap<u32, u64>,
+    /// Cumulative-to-be counts per histogram bucket index, plus sum and count.
+    pub hist: Vec<u64>,
+    pub hist_sum: f64,
+    pub hist_count: u64,
+}
+
+/// One model version's data.
+#[derive(Debug, Clone)]
+pub(crate) struct VersionState {
+    pub name: String,
+    pub buckets: BTreeMap<i64, Bucket>,
+    /// Buckets already thinned to the reference cap.
+    pub thinned_before: i64,
+    pub totals: Totals,
+    pub perf: BTreeMap<i64, PerfWindow>,
+    pub newest_ms: i64,
+}
+
+impl VersionState {
+    fn new(name: &str) -> VersionState {
+        VersionState {
+            name: name.to_owned(),
+            buckets: BTreeMap::new(),
+            thinned_before: i64::MIN,
+            totals: Totals::default(),
+            perf: BTreeMap::new(),
+            newest_ms: i64::MIN,
+        }
+    }
+}
+
+/// An uploaded reference dataset.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub columns: Vec<Column>,
+    pub rows: usize,
+    pub uploaded_ms: i64,
+}
+
+/// Everything Vigil keeps for one model.
+#[derive(Debug)]
+pub(crate) struct ModelState {
+    pub name: String,
+    pub cfg: ModelConfig,
+    pub schema: Schema,
+    pub classes: Dict,
+    /// `Some(true)` classification, `Some(false)` regression, `None` until the first event.
+    pub classification: Option<bool>,
+    pub versions: Vec<VersionState>,
+    pub pending: HashMap<String, Pending>,
+    pub pending_order: VecDeque<(i64, String)>,
+    /// Labels received per interval bucket (receive time): (received, joined).
+    pub labels: BTreeMap<i64, (u64, u64)>,
+    /// Uploaded references by version (`""`: every version without its own).
+    pub references: BTreeMap<String, Arc<Reference>>,
+}
+
+impl ModelState {
+    fn new(name: &str, cfg: ModelConfig) -> ModelState {
+        ModelState {
+            name: name.to_owned(),
+            cfg,
+            schema: Schema::default(),
+            classes: Dict::default(),
+            classification: None,
+            versions: Vec::new(),
+            pending: HashMap::new(),
+            pending_order: VecDeque::new(),
+            labels: BTreeMap::new(),
+            references: BTreeMap::new(),
+        }
+    }
+
+    pub fn version_index(&mut self, name: &str) -> usize {
+        if let Some(i) = self.versions.iter().position(|v| v.name == name) {
+            return i;
+        }
+        self.versions.push(VersionState::new(name));
+        self.versions.len() - 1
+    }
+
+    pub fn kinds(&self) -> Vec<ColumnKind> {
+        self.schema.features.iter().map(|f| f.kind).collect()
+    }
+
+    /// The positive class code of a binary classifier: the configured class when it has been
+    /// seen, else `true` for a true/false classifier; `None` for more than two classes.
+    pub fn positive_class(&self) -> Option<u32> {
+        if self.classes.len() > 2 {
+            return None;
+        }
+        self.classes
+            .get(&self.cfg.positive_class)
+            .or_else(|| self.classes.get("true"))
+    }
+
+    /// Drops what is past retention and thins buckets that left the current window.
+    pub fn maintain(&mut self, now_ms: i64) {
+        let cfg = self.cfg.clone();
+        let keep_from = now_ms.saturating_sub(cfg.retention_ms());
+        let window_from = now_ms.saturating_sub(cfg.window_ms);
+        let horizon_from = now_ms.saturating_sub(cfg.label_horizon_ms);
+        let buckets_in_ref = (cfg.reference_window_ms / cfg.interval_ms.max(1)).max(1);
+        let ref_cap = cfg
+            .max_events_per_window
+            .div_ceil(usize::try_from(buckets_in_ref).unwrap_or(usize::MAX))
+            .max(1);
+        for v in &mut self.versions {
+            v.buckets = v.buckets.split_off(&(keep_from - cfg.interval_ms));
+            for (&start, b) in v.buckets.range_mut(v.thinned_before..) {
+                if start.saturating_add(cfg.interval_ms) <= window_from {
+                    b.shrink(ref_cap);
+                }
+            }
+            v.thinned_before = v.thinned_before.max(window_from - cfg.interval_ms);
+            v.perf = v
+                .perf
+                .split_off(&(horizon_from - cfg.performance_window_ms));
+        }
+        while let Some((ts, _)) = self.pending_order.front() {
+            if *ts >= horizon_from {
+                break;
+            }
+            self.evict_front();
+        }
+        self.labels = self.labels.split_off(&(window_from - cfg.interval_ms));
+    }
+
+    /// Drops the oldest waiting prediction (entries whose prediction was labelled since are
+    /// skipped over).
+    pub fn evict_front(&mut self) {
+        if let Some((ts, id)) = self.pending_order.pop_front() {
+            if self.pending.get(&id).is_some_and(|p| p.ts == ts) {
+                self.pending.remove(&id);
+            }
+        }
+    }
+
+    /// A uniform sample of the events of one version in `[from, to)`, one column per feature.
+    pub fn sample(&self, version: usize, from: i64, to: i64) -> Sample {
+        let kinds = self.kinds();
+        let mut out = Sample::new(&kinds);
+        let Some(v) = self.versions.get(version) else {
+            return out;
+        };
+        let lo = from.saturating_sub(self.cfg.interval_ms);
+        let parts: Vec<(&i64, &Bucket, Vec<usize>)> = v
+            .buckets
+            .range(lo..to)
+            .map(|(s, b)| (s, b, b.rows_in(from, to)))
+            .filter(|(_, _, rows)| !rows.is_empty())
+            .collect();
+        // The fraction every bucket contributes: the smallest kept/seen ratio.
+        let rate = parts
+            .iter()
+            .map(|(_, b, rows)| rows.len() as f64 / b.seen_in(rows.len()).max(1.0))
+            .fold(1.0f64, f64::min);
+        for (start, b, rows) in &parts {
+            let want = (b.seen_in(rows.len()) * rate).round();
+            let take = if want >= rows.len() as f64 {
+                rows.len()
+            } else {
+                usize::try_from(want as i64).unwrap_or(0)
+            };
+            b.sample_into(rows, take, start.unsigned_abs() ^ 0xa11ce, &mut out);
+        }
+        out
+    }
+
+    /// A sample as named columns for the statistics.
+    pub fn columns(&self, s: &Sample) -> Vec<Column> {
+        self.schema
+            .features
+            .iter()
+            .zip(&s.cols)
+            .map(|(f, c)| match c {
+                SampleCol::Num(v) => Column::numerical(
+                    f.name.clone(),
+                    v.iter().map(|x| Some(*x).filter(|x| x.is_finite())),
+                ),
+                SampleCol::Cat(v) => Column::categorical(
+                    f.name.clone(),
+                    v.iter()
+                        .map(|&code| (code != MISSING_CODE).then(|| f.dict.text(code).to_owned())),
+                ),
+            })
+            .collect()
+    }
+}
+
+/// All models.
+#[derive(Debug)]
+pub struct MlStore {
+    config: RwLock<Arc<MlConfig>>,
+    models: RwLock<BTreeMap<String, Arc<Mutex<ModelState>>>>,
+}
+
+/// One model as `GET /api/v1/ml/models` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub task: Option<&'static str>,
+    pub versions: Vec<VersionSummary>,
+    pub features: Vec<FeatureSummary>,
+    pub pending_labels: usize,
+    pub references: Vec<ReferenceSummary>,
+}
+
+/// One version of a model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionSummary {
+    pub name: String,
+    pub predictions_total: u64,
+    /// Newest event time, ms (absent before the first event).
+    pub last_event_ms: Option<i64>,
+}
+
+/// One feature of a model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeatureSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ColumnKind,
+    /// Distinct categories seen (categorical features).
+    pub categories: usize,
+}
+
+/// An uploaded reference.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReferenceSummary {
+    /// The version it applies to; absent for every version.
+    pub version: Option<String>,
+    pub rows: usize,
+    pub columns: usize,
+    pub uploaded_ms: i64,
+}
+
+impl MlStore {
+    /// An empty store.
+    pub fn new(config: MlConfig) -> MlStore {
+        MlStore {
+            config: RwLock::new(Arc::new(config)),
+            models: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Applies a new `ml:` section to every model (on reload).
+    pub fn set_config(&self, config: MlConfig) {
+        let config = Arc::new(config);
+        for (name, m) in self.models.read().iter() {
+            m.lock().cfg = config.model(name).clone();
+        }
+        *self.config.write() = config;
+    }
+
+    pub(crate) fn config(&self) -> Arc<MlConfig> {
+        self.config.read().clone()
+    }
+
+    pub(crate) fn model(&self, name: &str) -> Option<Arc<Mutex<ModelState>>> {
+        self.models.read().get(name).cloned()
+    }
+
+    pub(crate) fn all_models(&self) -> Vec<Arc<Mutex<ModelState>>> {
+        self.models.read().values().cloned().collect()
+    }
+
+    /// The model, created when new and under the model limit.
+    pub(crate) fn model_or_create(
+        &self,
+        name: &str,
+    ) -> Result<Arc<Mutex<ModelState>>, crate::MlError> {
+        if let Some(m) = self.model(name) {
+            return Ok(m);
+        }
+        let config = self.config();
+        let mut models = self.models.write();
+        if let Some(m) = models.get(name) {
+            return Ok(m.clone());
+        }
+        if models.len() >= config.limits.max_models {
+            return Err(crate::MlError::Limit {
+                what: "models",
+                limit: config.limits.max_models,
+                detail: format!(" (new model {name:?})"),
+            });
+        }
+        let m = Arc::new(Mutex::new(ModelState::new(
+            name,
+            config.model(name).clone(),
+        )));
+        models.insert(name.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    /// Sets the reference dataset of `model` (all versions, or one).
+    ///
+    /// # Errors
+    /// [`crate::MlError::Reference`] for a dataset without rows or columns;
+    /// [`crate::MlError::Limit`] when the model is new and the model limit is reached.
+    pub fn set_reference(
+        &self,
+        model: &str,
+        version: Option<&str>,
+        columns: Vec<Column>,
+        now_ms: i64,
+    ) -> Result<ReferenceSummary, crate::MlError> {
+        let rows = columns.first().map_or(0, Column::len);
+        if columns.is_empty() || rows == 0 {
+            return Err(crate::MlError::Reference(
+                "the dataset has no rows or no columns".to_owned(),
+            ));
+        }
+        let m = self.model_or_create(model)?;
+        let mut m = m.lock();
+        let n_cols = columns.len();
+        m.references.insert(
+            version.unwrap_or_default().to_owned(),
+            Arc::new(Reference {
+                columns,
+                rows,
+                uploaded_ms: now_ms,
+            }),
+        );
+        Ok(ReferenceSummary {
+            version: version.map(str::to_owned),
+            rows,
+            columns: n_cols,
+            uploaded_ms: now_ms,
+        })
+    }
+
+    /// Every model, sorted by name.
+    pub fn models(&self) -> Vec<ModelSummary> {
+        self.all_models()
+            .iter()
+            .map(|m| {
+                let m = m.lock();
+                ModelSummary {
+                    name: m.name.clone(),
+                    task: m
+                        .classification
+                        .map(|c| if c { "classification" } else { "regression" }),
+                    versions: m
+                        .versions
+                        .iter()
+                        .map(|v| VersionSummary {
+                            name: v.name.clone(),
+                            predictions_total: v.totals.predictions,
+                            last_event_ms: (v.newest_ms != i64::MIN).then_some(v.newest_ms),
+                        })
+                        .collect(),
+                    features: m
+                        .schema
+                        .features
+                        .iter()
+                        .map(|f| FeatureSummary {
+                            name: f.name.clone(),
+                            kind: f.kind,
+                            categories: f.dict.len(),
+                        })
+                        .collect(),
+                    pending_labels: m.pending.len(),
+                    references: m
+                        .references
+                        .iter()
+                        .map(|(v, r)| ReferenceSummary {
+                            version: (!v.is_empty()).then(|| v.clone()),
+                            rows: r.rows,
+                            columns: r.columns.len(),
+                            uploaded_ms: r.uploaded_ms,
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
