@@ -1,9 +1,12 @@
 //! Alertmanager's label matchers (`pkg/labels` in Alertmanager 0.25): the `name op value` syntax
 //! used by `matchers:` in the config, by `amtool` and by the API's `filter` parameter.
 //!
-//! Differences from PromQL's matchers, kept on purpose: label names may contain `:`, values may
-//! be unquoted, a regular expression is anchored as `^(?:re)$` (so `.` does not match a newline,
-//! unlike Prometheus's `(?s:...)`), and a label an alert lacks is seen as the empty string.
+//! Differences from PromQL's matchers ([`vigil_model::Matcher`]), kept on purpose: label names
+//! may contain `:`, values may be unquoted, a regular expression is anchored as `^(?:re)$` (so
+//! `.` does not match a newline, unlike Prometheus's `^(?s:re)$`), and a label an alert lacks is
+//! seen as the empty string. That is why this is a type of its own rather than a wrapper of the
+//! model's: the compiled regex is the anchoring, and sharing it would make one of the two match
+//! differently from the program it imitates. Only the operator ([`MatchOp`]) is shared.
 //!
 //! Regular expressions are Go's RE2 syntax in Alertmanager and Rust's `regex` syntax here. The
 //! two agree on everything but corners: Perl classes (`\d`, `\w`, `\s`, `\b`) are ASCII-only in

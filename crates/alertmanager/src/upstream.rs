@@ -142,18 +142,21 @@ impl std::fmt::Debug for UpstreamSender {
     }
 }
 
-fn to_postable(a: &UpstreamAlert) -> PostableAlert {
-    PostableAlert {
-        labels: Some(
-            a.labels
-                .iter()
-                .map(|l| (l.name.clone(), l.value.clone()))
-                .collect(),
-        ),
-        annotations: Some(a.annotations.clone()),
-        starts_at: Some(a.starts_at),
-        ends_at: Some(a.ends_at),
-        generator_url: (!a.generator_url.is_empty()).then(|| a.generator_url.clone()),
+/// The `postableAlert` Prometheus posts for an alert (an empty generator URL left out).
+impl From<&UpstreamAlert> for PostableAlert {
+    fn from(a: &UpstreamAlert) -> Self {
+        PostableAlert {
+            labels: Some(
+                a.labels
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
+            ),
+            annotations: Some(a.annotations.clone()),
+            starts_at: Some(a.starts_at),
+            ends_at: Some(a.ends_at),
+            generator_url: (!a.generator_url.is_empty()).then(|| a.generator_url.clone()),
+        }
     }
 }
 
@@ -369,7 +372,7 @@ async fn send_all(inner: &Arc<Inner>, batch: &[UpstreamAlert]) -> bool {
     if targets.is_empty() {
         return false;
     }
-    let body: Vec<PostableAlert> = batch.iter().map(to_postable).collect();
+    let body: Vec<PostableAlert> = batch.iter().map(PostableAlert::from).collect();
     let body = match serde_json::to_vec(&body) {
         Ok(b) => Arc::new(b),
         Err(e) => {

@@ -139,21 +139,6 @@ fn upstream_alert(s: &Sent, starts_at: i64, ends_at: i64) -> UpstreamAlert {
     }
 }
 
-fn postable(a: &UpstreamAlert) -> PostableAlert {
-    PostableAlert {
-        labels: Some(
-            a.labels
-                .iter()
-                .map(|l| (l.name.clone(), l.value.clone()))
-                .collect(),
-        ),
-        annotations: Some(a.annotations.clone()),
-        starts_at: Some(a.starts_at),
-        ends_at: Some(a.ends_at),
-        generator_url: Some(a.generator_url.clone()),
-    }
-}
-
 /// A webhook body without what legitimately differs between the two servers.
 fn comparable(mut v: serde_json::Value) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
@@ -266,7 +251,7 @@ async fn alerts_reach_alertmanager_0_25_and_payloads_match() {
     // Vigil's notifier with the same route, fed the same alerts.
     let vigil = start(&route_config(&format!("{}/vigil", sink.url)), None);
     vigil
-        .post_alerts(alerts.iter().map(postable).collect())
+        .post_alerts(alerts.iter().map(PostableAlert::from).collect())
         .expect("post");
     let am_first = wait_for(&sink, "/am", 1).await;
     let vigil_first = wait_for(&sink, "/vigil", 1).await;
@@ -280,7 +265,9 @@ async fn alerts_reach_alertmanager_0_25_and_payloads_match() {
     let resolved_at = SystemClock.now_ms() - 1;
     let resolved = upstream_alert(&sent[0], starts, resolved_at);
     sender.send(vec![resolved.clone()]);
-    vigil.post_alerts(vec![postable(&resolved)]).expect("post");
+    vigil
+        .post_alerts(vec![PostableAlert::from(&resolved)])
+        .expect("post");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let l = peer.alerts().await;

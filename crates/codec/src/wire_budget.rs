@@ -1,13 +1,14 @@
 //! A memory budget for protobuf bodies, checked on the wire before prost decodes them.
 //!
-//! Owns: one linear, allocation-free pass over the wire data of a remote_write `WriteRequest` or
-//! an OTLP `ExportMetricsServiceRequest` that adds up what prost's structs will take — each
-//! element of a repeated message field as the `size_of` of its Rust type, each string or bytes
-//! payload, each element of a repeated number field — and refuses the body with
-//! [`CodecError::TooLarge`] as soon as the sum passes [`budget`]. Why: prost turns small wire
-//! elements into large structs. An empty `TimeSeries` is 2 bytes on the wire and 72 in memory,
-//! an empty exponential histogram point 2 and 208, so a 256 MiB body of them would make 10–30 GB
-//! of structs before any of our own checks ran.
+//! Owns: one linear, allocation-free pass over the wire data of a remote_write `WriteRequest`, an
+//! OTLP `ExportMetricsServiceRequest` or an OTLP `ExportLogsServiceRequest` that adds up what
+//! prost's structs will take — each element of a repeated message field as the `size_of` of its
+//! Rust type, each string or bytes payload, each element of a repeated number field — and
+//! refuses the body with [`CodecError::TooLarge`] as soon as the sum passes [`budget`]. Why:
+//! prost turns small wire elements into large structs. An empty `TimeSeries` is 2 bytes on the
+//! wire and 72 in memory, an empty exponential histogram point 2 and 208, an empty `LogRecord` 2
+//! and 184, so a 256 MiB body of them would make 10–30 GB of structs before any of our own
+//! checks ran.
 //!
 //! Shape: each message type is a static table of the fields that cost memory ([`Message`]),
 //! written from the Rust types prost decodes into (not from the `.proto` files: remote_write's
@@ -28,6 +29,7 @@
 use std::mem::size_of;
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, EntityRef, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
     summary_data_point::ValueAtQuantile, Exemplar, ExponentialHistogramDataPoint,
     HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, SummaryDataPoint,
@@ -258,6 +260,41 @@ static EXEMPLAR: Message = Message {
         (4, Field::Bytes),
         (5, Field::Bytes),
         (7, Field::Repeated(&KEY_VALUE, size_of::<KeyValue>())),
+    ],
+};
+
+/// OTLP's `ExportLogsServiceRequest` (opentelemetry-proto's prost types); `Resource`, `KeyValue`
+/// and `InstrumentationScope` as for metrics.
+pub(crate) static EXPORT_LOGS_SERVICE_REQUEST: Message = Message {
+    fields: &[(
+        1,
+        Field::Repeated(&RESOURCE_LOGS, size_of::<ResourceLogs>()),
+    )],
+};
+static RESOURCE_LOGS: Message = Message {
+    fields: &[
+        (1, Field::Message(&RESOURCE)),
+        (2, Field::Repeated(&SCOPE_LOGS, size_of::<ScopeLogs>())),
+        (3, Field::Bytes),
+    ],
+};
+static SCOPE_LOGS: Message = Message {
+    fields: &[
+        (1, Field::Message(&INSTRUMENTATION_SCOPE)),
+        (2, Field::Repeated(&LOG_RECORD, size_of::<LogRecord>())),
+        (3, Field::Bytes),
+    ],
+};
+/// `severity_text` (3), `body` (5), `attributes` (6), `trace_id` (9), `span_id` (10),
+/// `event_name` (12).
+static LOG_RECORD: Message = Message {
+    fields: &[
+        (3, Field::Bytes),
+        (5, Field::Message(&ANY_VALUE)),
+        (6, Field::Repeated(&KEY_VALUE, size_of::<KeyValue>())),
+        (9, Field::Bytes),
+        (10, Field::Bytes),
+        (12, Field::Bytes),
     ],
 };
 

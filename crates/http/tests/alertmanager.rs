@@ -31,6 +31,23 @@ enum Want {
 /// Method, URI, content type, body, expected status, expected body.
 type Case<'a> = (Method, String, Option<&'a str>, String, u16, Want);
 
+/// `POST uri` with a JSON body.
+fn post(uri: impl Into<String>, body: impl Into<String>, status: u16, want: Want) -> Case<'static> {
+    (
+        Method::POST,
+        uri.into(),
+        Some("application/json"),
+        body.into(),
+        status,
+        want,
+    )
+}
+
+/// `METHOD uri` without a body or content type.
+fn no_body(method: Method, uri: impl Into<String>, status: u16, want: Want) -> Case<'static> {
+    (method, uri.into(), None, String::new(), status, want)
+}
+
 async fn request(
     st: &vigil_http::AppState,
     method: Method,
@@ -48,87 +65,68 @@ async fn request(
 #[tokio::test]
 async fn errors_as_alertmanager_answers_them() {
     let st = state();
-    let json = Some("application/json");
     let ok_matcher = r#"[{"name":"a","value":"b","isRegex":false}]"#;
     let cases: Vec<Case> = vec![
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            "not json".into(),
+        post(
+            "/api/v2/alerts",
+            "not json",
             400,
             Want::Starts(
                 r#"{"code":400,"message":"parsing alerts body from \"\" failed, because "#,
             ),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            "{}".into(),
+        post(
+            "/api/v2/alerts",
+            "{}",
             400,
             Want::Starts(
                 r#"{"code":400,"message":"parsing alerts body from \"\" failed, because "#,
             ),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            "[{}]".into(),
+        post(
+            "/api/v2/alerts",
+            "[{}]",
             422,
             Want::Is(r#"{"code":602,"message":"0.labels in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            r#"[{"labels":{"a":"b"}},{"labels":null}]"#.into(),
+        post(
+            "/api/v2/alerts",
+            r#"[{"labels":{"a":"b"}},{"labels":null}]"#,
             422,
             Want::Is(r#"{"code":602,"message":"1.labels in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            r#"[{"labels":{}}]"#.into(),
+        post(
+            "/api/v2/alerts",
+            r#"[{"labels":{}}]"#,
             400,
             Want::Is(concat!(r#""at least one label pair required""#, "\n")),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
+        post(
+            "/api/v2/alerts",
             format!(r#"[{{"labels":{{"a":"b"}},"startsAt":"{NOW}","endsAt":"{EARLIER}"}}]"#),
             400,
             Want::Is(concat!(r#""start time must be before end time""#, "\n")),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            r#"[{"labels":{"1a":"b"}},{"labels":{}}]"#.into(),
+        post(
+            "/api/v2/alerts",
+            r#"[{"labels":{"1a":"b"}},{"labels":{}}]"#,
             400,
             Want::Is(concat!(
                 r#""invalid label set: invalid name \"1a\"; at least one label pair required""#,
                 "\n"
             )),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            r#"[{"labels":{"a":"b"},"generatorURL":"::bad"}]"#.into(),
+        post(
+            "/api/v2/alerts",
+            r#"[{"labels":{"a":"b"},"generatorURL":"::bad"}]"#,
             422,
             Want::Is(
                 r#"{"code":601,"message":"0.generatorURL in body must be of type uri: \"::bad\""}"#,
             ),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            "  ".into(),
+        post(
+            "/api/v2/alerts",
+            "  ",
             422,
             Want::Is(r#"{"code":602,"message":"alerts in body is required"}"#),
         ),
@@ -160,100 +158,71 @@ async fn errors_as_alertmanager_answers_them() {
             200,
             Want::Is(""),
         ),
-        (
-            Method::POST,
-            "/api/v2/alerts".into(),
-            json,
-            "null".into(),
-            200,
-            Want::Is(""),
-        ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            "bad".into(),
+        post("/api/v2/alerts", "null", 200, Want::Is("")),
+        post(
+            "/api/v2/silences",
+            "bad",
             400,
             Want::Starts(
                 r#"{"code":400,"message":"parsing silence body from \"\" failed, because "#,
             ),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            "{}".into(),
+        post(
+            "/api/v2/silences",
+            "{}",
             422,
             Want::Is(r#"{"code":602,"message":"comment in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            "null".into(),
+        post(
+            "/api/v2/silences",
+            "null",
             422,
             Want::Is(r#"{"code":602,"message":"comment in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            "".into(),
+        post(
+            "/api/v2/silences",
+            "",
             422,
             Want::Is(r#"{"code":602,"message":"silence in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            r#"{"comment":"c"}"#.into(),
+        post(
+            "/api/v2/silences",
+            r#"{"comment":"c"}"#,
             422,
             Want::Is(r#"{"code":602,"message":"createdBy in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
-            r#"{"createdBy":"a","comment":"c"}"#.into(),
+        post(
+            "/api/v2/silences",
+            r#"{"createdBy":"a","comment":"c"}"#,
             422,
             Want::Is(r#"{"code":602,"message":"endsAt in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body("null", NOW, LATER),
             422,
             Want::Is(r#"{"code":602,"message":"matchers in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body("[]", NOW, LATER),
             422,
             Want::Is(r#"{"code":612,"message":"matchers in body should have at least 1 items"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body("[{}]", NOW, LATER),
             422,
             Want::Is(r#"{"code":602,"message":"matchers.0.isRegex in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body(r#"[{"isRegex":false}]"#, NOW, LATER),
             422,
             Want::Is(r#"{"code":602,"message":"matchers.0.name in body is required"}"#),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body(ok_matcher, LATER, NOW),
             400,
             Want::Is(concat!(
@@ -261,10 +230,8 @@ async fn errors_as_alertmanager_answers_them() {
                 "\n"
             )),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body(r#"[{"name":"a","value":"","isRegex":false}]"#, NOW, LATER),
             400,
             Want::Is(concat!(
@@ -272,10 +239,8 @@ async fn errors_as_alertmanager_answers_them() {
                 "\n"
             )),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             silence_body(r#"[{"name":"1a","value":"b","isRegex":false}]"#, NOW, LATER),
             400,
             Want::Is(concat!(
@@ -283,125 +248,97 @@ async fn errors_as_alertmanager_answers_them() {
                 "\n"
             )),
         ),
-        (
-            Method::POST,
-            "/api/v2/silences".into(),
-            json,
+        post(
+            "/api/v2/silences",
             format!(
                 r#"{{"id":"nope","matchers":{ok_matcher},"startsAt":"{NOW}","endsAt":"{LATER}","createdBy":"a","comment":"c"}}"#
             ),
             404,
             Want::Is(concat!(r#""silence not found""#, "\n")),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/silence/nope".into(),
-            None,
-            String::new(),
+            "/api/v2/silence/nope",
             422,
             Want::Is(
                 r#"{"code":601,"message":"silenceID in path must be of type uuid: \"nope\""}"#,
             ),
         ),
-        (
+        no_body(
             Method::DELETE,
-            "/api/v2/silence/nope".into(),
-            None,
-            String::new(),
+            "/api/v2/silence/nope",
             422,
             Want::Is(
                 r#"{"code":601,"message":"silenceID in path must be of type uuid: \"nope\""}"#,
             ),
         ),
-        (
+        no_body(
             Method::GET,
             format!("/api/v2/silence/{UNKNOWN_ID}"),
-            None,
-            String::new(),
             404,
             Want::Is(""),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/silence/2C2B9BB27A1B4B8A9F6E0A3D1F0C7E11".into(),
-            None,
-            String::new(),
+            "/api/v2/silence/2C2B9BB27A1B4B8A9F6E0A3D1F0C7E11",
             404,
             Want::Is(""),
         ),
         // Alertmanager 0.25 answers 500 "silence not found" here; the spec (and later
         // releases) say 404.
-        (
+        no_body(
             Method::DELETE,
             format!("/api/v2/silence/{UNKNOWN_ID}"),
-            None,
-            String::new(),
             404,
             Want::Is(""),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/silence/".into(),
-            None,
-            String::new(),
+            "/api/v2/silence/",
             404,
             Want::Is(r#"{"code":404,"message":"path /api/v2/silence/ was not found"}"#),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/nope".into(),
-            None,
-            String::new(),
+            "/api/v2/nope",
             404,
             Want::Is(r#"{"code":404,"message":"path /api/v2/nope was not found"}"#),
         ),
-        (
+        no_body(
             Method::PUT,
-            "/api/v2/alerts".into(),
-            None,
-            String::new(),
+            "/api/v2/alerts",
             405,
             Want::Is(r#"{"code":405,"message":"method PUT is not allowed, but [GET,POST] are"}"#),
         ),
-        (
+        no_body(
             Method::DELETE,
-            "/api/v2/silences".into(),
-            None,
-            String::new(),
+            "/api/v2/silences",
             405,
             Want::Is(
                 r#"{"code":405,"message":"method DELETE is not allowed, but [GET,POST] are"}"#,
             ),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/alerts?filter=foo".into(),
-            None,
-            String::new(),
+            "/api/v2/alerts?filter=foo",
             400,
             Want::Is(concat!(r#""bad matcher format: foo""#, "\n")),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/alerts/groups?filter=%7Ba=b%7Dx".into(),
-            None,
-            String::new(),
+            "/api/v2/alerts/groups?filter=%7Ba=b%7Dx",
             400,
             Want::Is(concat!(r#""bad matcher format: {a=b}x""#, "\n")),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/silences?filter=foo".into(),
-            None,
-            String::new(),
+            "/api/v2/silences?filter=foo",
             400,
             Want::Is(concat!(r#""bad matcher format: foo""#, "\n")),
         ),
-        (
+        no_body(
             Method::GET,
-            "/api/v2/alerts?receiver=(".into(),
-            None,
-            String::new(),
+            "/api/v2/alerts?receiver=(",
             400,
             Want::Starts("\"failed to parse receiver param: "),
         ),

@@ -7,6 +7,8 @@
 //!   cores (Evidently takes 8.4 s, scipy 1.1 s for the same statistics).
 //! - `numerical_column` / `categorical_column`: one column of each kind, for per-column cost.
 //! - `ks_exact_1000`: the KS exact p-value at Evidently's small-reference size.
+//! - `ks_exact_worst`: the KS exact p-value's worst case (10,000 × 9,999 values, D = 1): about
+//!   0.55 s on one core, the most one column's `ks` test can cost.
 //!
 //! Run: `cargo bench -p vigil-ml --bench drift`.
 
@@ -140,19 +142,35 @@ fn categorical_column(bencher: Bencher) {
     });
 }
 
-#[divan::bench(sample_count = 20, sample_size = 1)]
-fn ks_exact_1000(bencher: Bencher) {
-    let mut rng = Rng(7);
+/// The first `n_reference` values of a standard normal reference and the first `n_current` of a
+/// current window shifted by `shift`.
+fn ks_windows(seed: u64, n_reference: usize, n_current: usize, shift: f64) -> (Column, Column) {
+    let mut rng = Rng(seed);
     let reference = numerical(&mut rng, "x", 0.0, 1.0, 0.0);
-    let current = numerical(&mut rng, "x", 0.1, 1.0, 0.0);
-    let take = |c: &Column, n: usize| match &c.values {
+    let current = numerical(&mut rng, "x", shift, 1.0, 0.0);
+    let prefix = |c: &Column, n: usize| match &c.values {
         vigil_ml::Values::Numerical(v) => Column::numerical("x", v.iter().copied().take(n)),
         vigil_ml::Values::Categorical(_) => c.clone(),
     };
-    let (r, c) = (take(&reference, 1000), take(&current, 1000));
-    let opts = DriftOptions {
-        method: Method::Ks,
-        threshold: None,
-    };
-    bencher.bench(|| column_drift(black_box(&r), black_box(&c), &opts));
+    (prefix(&reference, n_reference), prefix(&current, n_current))
+}
+
+const KS: DriftOptions = DriftOptions {
+    method: Method::Ks,
+    threshold: None,
+};
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn ks_exact_1000(bencher: Bencher) {
+    let (r, c) = ks_windows(7, 1000, 1000, 0.1);
+    bencher.bench(|| column_drift(black_box(&r), black_box(&c), &KS));
+}
+
+/// The slowest input `ks` has: the exact p-value for two windows of 10,000 and 9,999 values that
+/// do not overlap (D = 1), where the lattice-path recursion walks a band as wide as the lattice.
+/// `auto` picks KS only for references up to 1000 values, where the same worst case is 10× less.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn ks_exact_worst(bencher: Bencher) {
+    let (r, c) = ks_windows(11, 10_000, 9_999, 100.0);
+    bencher.bench(|| column_drift(black_box(&r), black_box(&c), &KS));
 }

@@ -56,6 +56,17 @@ impl Column {
         }
     }
 
+    /// A column of the same name and kind without rows.
+    pub fn empty_like(&self) -> Column {
+        Column {
+            name: self.name.clone(),
+            values: match self.values {
+                Values::Numerical(_) => Values::Numerical(Vec::new()),
+                Values::Categorical(_) => Values::Categorical(Vec::new()),
+            },
+        }
+    }
+
     /// The column's kind.
     pub fn kind(&self) -> ColumnKind {
         match self.values {

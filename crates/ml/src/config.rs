@@ -151,9 +151,30 @@ impl ModelConfig {
         self.window_ms.saturating_add(self.reference_window_ms)
     }
 
-    /// Most events one bucket keeps, so that a full window holds `max_events_per_window`.
+    /// Most events one bucket keeps while it is in the current window, so that a full window
+    /// holds `max_events_per_window`.
     pub fn bucket_cap(&self) -> usize {
-        let buckets = (self.window_ms / self.interval_ms.max(1)).max(1);
+        self.cap_over(self.window_ms)
+    }
+
+    /// Most events one bucket keeps once it only serves the rolling reference, so that the
+    /// whole reference holds about `max_events_per_window`.
+    pub fn reference_cap(&self) -> usize {
+        self.cap_over(self.reference_window_ms)
+    }
+
+    /// The cap of the bucket holding an event at `ts`, at `now_ms`.
+    pub fn cap_for(&self, ts: i64, now_ms: i64) -> usize {
+        let start = ts.div_euclid(self.interval_ms.max(1)) * self.interval_ms.max(1);
+        if start.saturating_add(self.interval_ms) <= now_ms.saturating_sub(self.window_ms) {
+            self.reference_cap()
+        } else {
+            self.bucket_cap()
+        }
+    }
+
+    fn cap_over(&self, span_ms: i64) -> usize {
+        let buckets = (span_ms / self.interval_ms.max(1)).max(1);
         let buckets = usize::try_from(buckets).unwrap_or(usize::MAX);
         self.max_events_per_window.div_ceil(buckets).max(1)
     }

@@ -13,6 +13,7 @@
 //! raises for a defined situation (a single category for χ², a single value for
 //! Anderson-Darling) the score is fixed by rule and documented in `docs/ml.md`.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -300,9 +301,24 @@ pub struct DatasetDrift {
     pub dataset: DatasetSummary,
 }
 
+/// Rows of the two windows, with and without their missing values.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    reference: usize,
+    current: usize,
+    reference_clean: usize,
+    current_clean: usize,
+}
+
 impl ColumnDrift {
     /// A result for `method` with no score yet.
-    fn unscored(name: &str, kind: ColumnKind, method: Method, opts: &DriftOptions) -> Self {
+    fn unscored(
+        name: &str,
+        kind: ColumnKind,
+        method: Method,
+        opts: &DriftOptions,
+        sizes: Sizes,
+    ) -> Self {
         ColumnDrift {
             name: name.to_string(),
             kind,
@@ -314,10 +330,10 @@ impl ColumnDrift {
                 .unwrap_or(method.default_threshold().unwrap_or(f64::NAN)),
             drift_detected: false,
             error: None,
-            n_reference: 0,
-            n_current: 0,
-            n_reference_clean: 0,
-            n_current_clean: 0,
+            n_reference: sizes.reference,
+            n_current: sizes.current,
+            n_reference_clean: sizes.reference_clean,
+            n_current_clean: sizes.current_clean,
             histogram: None,
         }
     }
@@ -406,50 +422,59 @@ fn numerical(name: &str, r: &[Option<f64>], c: &[Option<f64>], opts: &DriftOptio
     // Method choice only distinguishes ≤ 2, 3–5 and > 5 distinct values.
     let unique = stats::sample::union_distinct_count_up_to(&rs, &cs, 6);
     let method = resolve(opts, ColumnKind::Numerical, rs.len(), unique);
-    let pooled = stats::sturges_pooled(&rs, &cs);
-    let mut out = ColumnDrift::unscored(name, ColumnKind::Numerical, method, opts);
-    (out.n_reference, out.n_current) = (r.len(), c.len());
-    (out.n_reference_clean, out.n_current_clean) = (rs.len(), cs.len());
-    out.histogram = (!pooled.edges.is_empty()).then(|| Histogram::Numerical {
-        edges: pooled.edges.clone(),
-        reference_counts: pooled.reference.clone(),
-        current_counts: pooled.current.clone(),
-    });
-    if let Some(e) = out.precondition() {
-        return out.scored(Err(e));
-    }
-    let missing = || format!("{method} could not be computed");
-    // Evidently's PSI/KL/JS bins: the pooled Sturges bins when the reference has > 20
-    // distinct values, else one bin per value.
-    let evidently_bins = || {
-        let limit = stats::binning::MAX_VALUE_BINS + 1;
-        if stats::sample::distinct_count_up_to(&rs, limit) > stats::binning::MAX_VALUE_BINS {
-            pooled.clone()
-        } else {
-            stats::value_bins(&rs, &cs)
-        }
+    let sizes = Sizes {
+        reference: r.len(),
+        current: c.len(),
+        reference_clean: rs.len(),
+        current_clean: cs.len(),
     };
+    let mut out = ColumnDrift::unscored(name, ColumnKind::Numerical, method, opts, sizes);
+    // The UI's histogram, and Evidently's PSI/KL/JS bins when the reference has > 20 distinct
+    // values.
+    let pooled = stats::sturges_pooled(&rs, &cs);
+    let score = match out.precondition() {
+        Some(e) => Err(e),
+        None => numerical_score(method, &rs, &cs, &pooled, unique),
+    };
+    out.histogram = (!pooled.edges.is_empty()).then_some(Histogram::Numerical {
+        edges: pooled.edges,
+        reference_counts: pooled.reference,
+        current_counts: pooled.current,
+    });
+    out.scored(score)
+}
+
+/// `method`'s score for two sorted, cleaned, non-empty windows; `pooled` is their Sturges
+/// binning and `unique` their distinct values, counted up to 6.
+fn numerical_score(
+    method: Method,
+    rs: &[f64],
+    cs: &[f64],
+    pooled: &Binned,
+    unique: usize,
+) -> Result<f64, String> {
     let score = match method {
-        Method::Ks => stats::ks_2samp_sorted(&rs, &cs, stats::KsMethod::Auto).map(|k| k.pvalue),
-        Method::Wasserstein => stats::wasserstein_norm_sorted(&rs, &cs),
-        Method::Hellinger => stats::hellinger_sorted(&rs, &cs),
-        Method::Psi | Method::KlDiv | Method::JensenShannon => {
-            binned_distance(method, &evidently_bins())
+        Method::Ks => stats::ks_2samp_sorted(rs, cs, stats::KsMethod::Auto).map(|k| k.pvalue),
+        Method::Wasserstein => stats::wasserstein_norm_sorted(rs, cs),
+        Method::Hellinger => stats::hellinger_sorted(rs, cs),
+        // Evidently's bins ([`stats::evidently_numerical`]), reusing the pooled ones.
+        Method::Psi | Method::KlDiv | Method::JensenShannon if stats::uses_sturges(rs) => {
+            counts_score(method, &pooled.reference, &pooled.current)
         }
-        Method::ChiSquare | Method::Z => counts_pvalue(method, &stats::value_bins(&rs, &cs)),
-        Method::Anderson => match stats::anderson_ksamp_sorted(&rs, &cs) {
+        // One bin per value: Evidently's PSI/KL/JS bins otherwise, and χ²/Z's counts always.
+        Method::Psi | Method::KlDiv | Method::JensenShannon | Method::ChiSquare | Method::Z => {
+            let bins = stats::value_bins(rs, cs);
+            counts_score(method, &bins.reference, &bins.current)
+        }
+        Method::Anderson => match stats::anderson_ksamp_sorted(rs, cs) {
             Some(a) => Some(a.pvalue),
             // One value in both windows: no evidence of drift (scipy raises).
             None if unique == 1 => Some(1.0),
-            None => {
-                return out.scored(Err(
-                    "anderson needs at least 3 non-null values in total".into()
-                ))
-            }
+            None => return Err("anderson needs at least 3 non-null values in total".into()),
         },
         Method::Auto => None,
     };
-    out.scored(score.ok_or_else(missing))
+    score.ok_or_else(|| format!("{method} could not be computed"))
 }
 
 fn categorical(
@@ -459,59 +484,53 @@ fn categorical(
     opts: &DriftOptions,
 ) -> ColumnDrift {
     let counts = stats::category_counts(r, c);
-    let n_reference_clean = r.iter().flatten().count();
-    let n_current_clean = c.iter().flatten().count();
+    // A window's counts add up to at most its length, a usize.
+    let total = |counts: &[u64]| counts.iter().sum::<u64>() as usize;
+    let sizes = Sizes {
+        reference: r.len(),
+        current: c.len(),
+        reference_clean: total(&counts.reference),
+        current_clean: total(&counts.current),
+    };
     let method = resolve(
         opts,
         ColumnKind::Categorical,
-        n_reference_clean,
+        sizes.reference_clean,
         counts.categories.len(),
     );
-    let binned = counts.to_binned();
-    let mut out = ColumnDrift::unscored(name, ColumnKind::Categorical, method, opts);
-    (out.n_reference, out.n_current) = (r.len(), c.len());
-    (out.n_reference_clean, out.n_current_clean) = (n_reference_clean, n_current_clean);
+    let mut out = ColumnDrift::unscored(name, ColumnKind::Categorical, method, opts, sizes);
+    let score = match out.precondition() {
+        Some(e) => Err(e),
+        // KS, Wasserstein and Anderson-Darling are excluded by the precondition.
+        None => counts_score(method, &counts.reference, &counts.current)
+            .ok_or_else(|| format!("{method} could not be computed")),
+    };
     out.histogram = (!counts.categories.is_empty()).then(|| Histogram::Categorical {
         categories: counts.categories.iter().map(|s| s.to_string()).collect(),
-        reference_counts: counts.reference.clone(),
-        current_counts: counts.current.clone(),
+        reference_counts: counts.reference,
+        current_counts: counts.current,
     });
-    if let Some(e) = out.precondition() {
-        return out.scored(Err(e));
-    }
-    let score = match method {
-        Method::Psi | Method::KlDiv | Method::JensenShannon => binned_distance(method, &binned),
-        Method::Hellinger => stats::hellinger_counts(&binned.reference, &binned.current),
-        Method::ChiSquare | Method::Z => counts_pvalue(method, &binned),
-        // Excluded by the precondition.
+    out.scored(score)
+}
+
+/// A score from per-bin counts aligned across the windows (categories, or bins of numbers):
+/// PSI, KL, Jensen-Shannon, χ², Z, and the categorical Hellinger distance (numbers have their
+/// own, [`stats::hellinger_sorted`]). `None` for the methods that need values.
+///
+/// χ² with a single value has no degrees of freedom (scipy: NaN); both windows then hold the
+/// same single value, so the score is 1 as Evidently's Z-test defines it.
+fn counts_score(method: Method, reference: &[u64], current: &[u64]) -> Option<f64> {
+    match method {
+        Method::Psi => stats::psi(reference, current),
+        Method::KlDiv => stats::kl_div(reference, current),
+        Method::JensenShannon => stats::jensenshannon(reference, current),
+        Method::Hellinger => stats::hellinger_counts(reference, current),
+        Method::ChiSquare => {
+            stats::chisquare_counts(reference, current)
+                .map(|x| if x.df == 0 { 1.0 } else { x.pvalue })
+        }
+        Method::Z => stats::z_test_counts(reference, current).map(|z| z.pvalue),
         Method::Ks | Method::Wasserstein | Method::Anderson | Method::Auto => None,
-    };
-    out.scored(score.ok_or_else(|| format!("{method} could not be computed")))
-}
-
-fn binned_distance(method: Method, b: &Binned) -> Option<f64> {
-    match method {
-        Method::Psi => stats::psi(&b.reference, &b.current),
-        Method::KlDiv => stats::kl_div(&b.reference, &b.current),
-        Method::JensenShannon => stats::jensenshannon(&b.reference, &b.current),
-        _ => None,
-    }
-}
-
-/// χ² or Z p-value over per-value counts. χ² with a single value has no degrees of freedom
-/// (scipy: NaN); both windows then hold the same single value, so the score is 1 as
-/// Evidently's Z-test defines it.
-fn counts_pvalue(method: Method, b: &Binned) -> Option<f64> {
-    match method {
-        Method::ChiSquare => stats::chisquare_counts(&b.reference, &b.current).map(|x| {
-            if x.df == 0 {
-                1.0
-            } else {
-                x.pvalue
-            }
-        }),
-        Method::Z => stats::z_test_counts(&b.reference, &b.current).map(|z| z.pvalue),
-        _ => None,
     }
 }
 
@@ -524,26 +543,37 @@ fn unscored(
     error: String,
 ) -> ColumnDrift {
     let kind = reference.kind();
-    let (n_reference_clean, unique) = match &reference.values {
-        Values::Numerical(v) => {
-            let s = stats::clean_sorted(v);
-            (s.len(), stats::sample::distinct_count_up_to(&s, 6))
-        }
-        Values::Categorical(v) => {
-            let present = v.iter().flatten().count();
-            let c = stats::category_counts(v, &[]);
-            (present, c.categories.len())
-        }
+    // Method choice only distinguishes ≤ 2, 3–5 and > 5 distinct values.
+    let (reference_clean, unique) = present_and_distinct(&reference.values, 6);
+    let method = resolve(opts, kind, reference_clean, unique);
+    let sizes = Sizes {
+        reference: reference.len(),
+        current: current.map_or(0, Column::len),
+        reference_clean,
+        current_clean: current.map_or(0, |c| present_and_distinct(&c.values, 0).0),
     };
-    let method = resolve(opts, kind, n_reference_clean, unique);
-    let n_current_clean = current.map_or(0, |c| match &c.values {
-        Values::Numerical(v) => v.iter().flatten().filter(|x| x.is_finite()).count(),
-        Values::Categorical(v) => v.iter().flatten().count(),
-    });
-    let mut out = ColumnDrift::unscored(&reference.name, kind, method, opts);
-    (out.n_reference, out.n_current) = (reference.len(), current.map_or(0, Column::len));
-    (out.n_reference_clean, out.n_current_clean) = (n_reference_clean, n_current_clean);
-    out.scored(Err(error))
+    ColumnDrift::unscored(&reference.name, kind, method, opts, sizes).scored(Err(error))
+}
+
+/// A column's values that are present (finite, for numbers) and how many of them are
+/// distinct, counting at most `limit`.
+fn present_and_distinct(values: &Values, limit: usize) -> (usize, usize) {
+    fn count<T: PartialEq>(items: impl Iterator<Item = T>, limit: usize) -> (usize, usize) {
+        let mut seen = Vec::with_capacity(limit);
+        let mut present = 0;
+        for x in items {
+            present += 1;
+            if seen.len() < limit && !seen.contains(&x) {
+                seen.push(x);
+            }
+        }
+        (present, seen.len())
+    }
+    match values {
+        // -0.0 == 0.0, as the cleaned samples have it.
+        Values::Numerical(v) => count(v.iter().flatten().filter(|x| x.is_finite()), limit),
+        Values::Categorical(v) => count(v.iter().flatten(), limit),
+    }
 }
 
 /// Tests every reference column against the current column of the same name, in parallel, and
@@ -553,17 +583,21 @@ fn unscored(
 /// A column missing from the current window, or whose test cannot run, is listed with its
 /// `error`, counts in `n_features` and counts as not drifted (Evidently instead fails the whole
 /// report). Columns only in the current window are ignored. `opts` is called once per column,
-/// with its name.
-pub fn dataset_drift(
-    reference: &[Column],
-    current: &[Column],
+/// with its name. Columns are taken owned or borrowed (`&[Column]` or `&[&Column]`).
+pub fn dataset_drift<R: Borrow<Column>, C: Borrow<Column>>(
+    reference: &[R],
+    current: &[C],
     opts: impl Fn(&str) -> DriftOptions,
     drift_share: f64,
 ) -> DatasetDrift {
-    let by_name: HashMap<&str, &Column> = current.iter().map(|c| (c.name.as_str(), c)).collect();
+    let by_name: HashMap<&str, &Column> = current
+        .iter()
+        .map(|c| (c.borrow().name.as_str(), c.borrow()))
+        .collect();
     let jobs: Vec<(&Column, Option<&Column>, DriftOptions)> = reference
         .iter()
-        .map(|r| (r, by_name.get(r.name.as_str()).copied(), opts(&r.name)))
+        .map(Borrow::borrow)
+        .map(|r: &Column| (r, by_name.get(r.name.as_str()).copied(), opts(&r.name)))
         .collect();
     let features: Vec<ColumnDrift> = jobs
         .par_iter()
@@ -765,7 +799,7 @@ mod tests {
         assert!(json.contains("\"dataset\":{\"n_features\":2"));
         assert!(json.contains("\"edges\":["));
         assert!(!json.contains("NaN"));
-        let empty = dataset_drift(&[], &[], opts, 0.0);
+        let empty = dataset_drift::<Column, Column>(&[], &[], opts, 0.0);
         assert!(!empty.dataset.drift_detected);
     }
 }

@@ -3,7 +3,7 @@
 use vigil_model::ErrorKind;
 
 /// What went wrong in ML monitoring.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum MlError {
     /// An invalid `ml:` config setting.
     #[error("{field}: {reason}")]
@@ -27,6 +27,9 @@ pub enum MlError {
     /// Reading or writing the ML data directory failed.
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    /// A dataset file (CSV, Parquet) that cannot be read.
+    #[error(transparent)]
+    Table(#[from] crate::TableError),
     /// The ML data directory holds damaged data.
     #[error("{path}: {reason}")]
     Corrupt { path: String, reason: String },
@@ -43,6 +46,7 @@ impl MlError {
             MlError::UnknownModel(_) => ErrorKind::NotFound,
             MlError::Io { .. } => ErrorKind::Unavailable,
             MlError::Corrupt { .. } => ErrorKind::Corrupt,
+            MlError::Table(e) => e.kind(),
         }
     }
 

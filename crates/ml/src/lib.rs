@@ -24,7 +24,7 @@ pub use drift::{
     column_drift, dataset_drift, ColumnDrift, DatasetDrift, DatasetSummary, DriftOptions, Method,
 };
 pub use error::MlError;
-pub use monitor::VersionDrift;
+pub use monitor::{FeatureQuality, VersionDrift};
 pub use quality::{feature_quality, Quality};
 pub use store::{IngestReport, MlStore, ModelSummary, ReferenceSummary};
 pub use table::{read_table, Format, Location, TableError, TableLimits, TypeOverrides};

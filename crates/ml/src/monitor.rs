@@ -12,8 +12,8 @@ use std::sync::Arc;
 use vigil_model::{Batch, Labels, Sample};
 
 use crate::drift::{dataset_drift, DatasetDrift, DriftOptions};
-use crate::quality::feature_quality;
-use crate::store::{ModelState, Reference};
+use crate::quality::{feature_quality, Quality};
+use crate::store::ModelState;
 use crate::store::{SCORE_BUCKETS, VALUE_BUCKETS};
 use crate::{Column, MlError, MlStore};
 
@@ -32,8 +32,18 @@ pub struct VersionDrift {
     pub reference: &'static str,
     pub reference_rows: usize,
     pub current_rows: usize,
+    /// Data quality of every feature with rows in the current window.
+    pub quality: Vec<FeatureQuality>,
     /// Absent when one of the windows is empty.
     pub drift: Option<DatasetDrift>,
+}
+
+/// One feature's data quality.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeatureQuality {
+    pub name: String,
+    #[serde(flatten)]
+    pub quality: Quality,
 }
 
 /// Inputs of one version's drift, copied out under the model's lock.
@@ -49,16 +59,33 @@ struct DriftInput {
     drift_share: f64,
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Option<Labels> {
-    Labels::from_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()).copied()).ok()
-}
-
-fn push(batch: &mut Batch, pairs: &[(&str, &str)], t: i64, v: f64) {
+/// Appends one sample of `metric` with the version's labels plus `extra` (empty values
+/// dropped); non-finite values are never written.
+fn push(
+    batch: &mut Batch,
+    metric: &str,
+    base: [(&str, &str); 2],
+    extra: &[(&str, &str)],
+    t: i64,
+    v: f64,
+) {
     if !v.is_finite() {
         return;
     }
-    if let Some(l) = labels(pairs) {
+    let pairs = std::iter::once(("__name__", metric))
+        .chain(base)
+        .chain(extra.iter().copied())
+        .filter(|(_, v)| !v.is_empty());
+    if let Ok(l) = Labels::from_pairs(pairs) {
         batch.push(l, Sample::new(t, v));
+    }
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
     }
 }
 
@@ -80,7 +107,7 @@ impl ModelState {
                         self.sample(version, from.saturating_sub(cfg.reference_window_ms), from);
                     ("rolling", Arc::new(self.columns(&s)))
                 }
-                (_, Some(r)) => ("uploaded", Arc::new(ref_columns(&r))),
+                (_, Some(r)) => ("uploaded", r.columns.clone()),
                 (crate::config::ReferenceSource::Uploaded, None) => {
                     ("uploaded", Arc::new(Vec::new()))
                 }
@@ -108,26 +135,36 @@ impl ModelState {
     }
 }
 
-fn ref_columns(r: &Reference) -> Vec<Column> {
-    r.columns.clone()
-}
-
 impl DriftInput {
     fn run(self) -> VersionDrift {
         let reference_rows = self.reference.first().map_or(0, Column::len);
         let current_rows = self.current.first().map_or(0, Column::len);
+        let quality = self
+            .current
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let q = match self.reference.iter().find(|r| r.name == c.name) {
+                    Some(r) => feature_quality(r, c),
+                    None => feature_quality(&c.empty_like(), c),
+                };
+                FeatureQuality {
+                    name: c.name.clone(),
+                    quality: q,
+                }
+            })
+            .collect();
         let drift = (reference_rows > 0 && current_rows > 0).then(|| {
             // Only features present on both sides are compared.
-            let current: Vec<Column> = self
+            let current: Vec<&Column> = self
                 .current
-                .into_iter()
+                .iter()
                 .filter(|c| self.reference.iter().any(|r| r.name == c.name))
                 .collect();
-            let reference: Vec<Column> = self
+            let reference: Vec<&Column> = self
                 .reference
                 .iter()
                 .filter(|r| current.iter().any(|c| c.name == r.name))
-                .cloned()
                 .collect();
             dataset_drift(&reference, &current, &self.options, self.drift_share)
         });
@@ -139,6 +176,7 @@ impl DriftInput {
             reference: self.reference_kind,
             reference_rows,
             current_rows,
+            quality,
             drift,
         }
     }
@@ -153,16 +191,11 @@ impl MlStore {
             let mut m = m.lock();
             m.maintain(now_ms);
             collect_counts(&mut m, now_ms, &mut batch);
-            for vi in 0..m.versions.len() {
-                if let Some(d) = m.drift_input(vi, now_ms) {
-                    let quality = quality_series(&m, vi, &d, now_ms);
-                    batch.series.extend(quality.series);
-                    inputs.push(d);
-                }
-            }
+            inputs.extend((0..m.versions.len()).filter_map(|vi| m.drift_input(vi, now_ms)));
         }
+        // The statistics run after the models' locks are released.
         for d in inputs {
-            drift_series(&d.run(), now_ms, &mut batch);
+            version_series(&d.run(), now_ms, &mut batch);
         }
         batch
     }
@@ -202,89 +235,93 @@ fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch) {
         .labels
         .range(window_from..)
         .fold((0u64, 0u64), |a, (_, c)| (a.0 + c.0, a.1 + c.1));
-    let name = m.name.clone();
-    let classification = m.classification == Some(true);
     let pw = m.cfg.performance_window_ms.max(1);
-    let class_names: Vec<String> = (0..m.classes.len())
-        .map(|c| {
-            m.classes
-                .text(u32::try_from(c).unwrap_or(u32::MAX))
-                .to_owned()
-        })
+    let (hist_name, bounds): (&str, &[f64]) = if m.classification == Some(true) {
+        ("ml_prediction_score", &SCORE_BUCKETS)
+    } else {
+        ("ml_prediction_value", &VALUE_BUCKETS)
+    };
+    let (bucket, sum, count) = (
+        format!("{hist_name}_bucket"),
+        format!("{hist_name}_sum"),
+        format!("{hist_name}_count"),
+    );
+    let les: Vec<String> = bounds
+        .iter()
+        .map(|b| vigil_model::go_format_g(*b))
         .collect();
-    for v in &mut m.versions {
+    let ModelState {
+        name,
+        classes,
+        versions,
+        ..
+    } = m;
+    for v in versions.iter_mut() {
         let base = [
             ("model_name", name.as_str()),
             ("model_version", v.name.as_str()),
         ];
-        let with = |metric: &'static str| -> Vec<(&str, &str)> {
-            let mut l = vec![("__name__", metric)];
-            l.extend_from_slice(&base);
-            l
-        };
+        let t = &v.totals;
         push(
             batch,
-            &with("ml_predictions_total"),
+            "ml_predictions_total",
+            base,
+            &[],
             now_ms,
-            v.totals.predictions as f64,
+            t.predictions as f64,
         );
         if v.newest_ms != i64::MIN {
             let age = (now_ms - v.newest_ms).max(0) as f64 / 1000.0;
-            push(batch, &with("ml_data_freshness_seconds"), now_ms, age);
+            push(batch, "ml_data_freshness_seconds", base, &[], now_ms, age);
         }
         if received > 0 {
-            push(
-                batch,
-                &with("ml_labels_join_ratio"),
-                now_ms,
-                joined as f64 / received as f64,
-            );
+            let ratio = joined as f64 / received as f64;
+            push(batch, "ml_labels_join_ratio", base, &[], now_ms, ratio);
         }
         // Per-class counts, for the first 50 classes (bounded cardinality).
-        for (&c, &n) in v.totals.classes.iter().take(50) {
-            let class = class_names
-                .get(usize::try_from(c).unwrap_or(usize::MAX))
-                .map_or("", String::as_str);
-            let mut l = with("ml_predicted_class_total");
-            l.push(("class", class));
-            push(batch, &l, now_ms, n as f64);
+        for (&c, &n) in t.classes.iter().take(50) {
+            let class = [("class", classes.text(c))];
+            push(
+                batch,
+                "ml_predicted_class_total",
+                base,
+                &class,
+                now_ms,
+                n as f64,
+            );
         }
-        let (hist_name, bounds): (&str, &[f64]) = if classification {
-            ("ml_prediction_score", &SCORE_BUCKETS)
-        } else {
-            ("ml_prediction_value", &VALUE_BUCKETS)
-        };
-        if v.totals.hist_count > 0 {
-            let bucket = format!("{hist_name}_bucket");
+        if t.hist_count > 0 {
             let mut cumulative = 0u64;
-            for (i, b) in bounds.iter().enumerate() {
-                cumulative += v.totals.hist.get(i).copied().unwrap_or(0);
-                let le = vigil_model::go_format_g(*b);
-                let mut l = with("");
-                l[0] = ("__name__", bucket.as_str());
-                l.push(("le", le.as_str()));
-                push(batch, &l, now_ms, cumulative as f64);
+            for (i, le) in les.iter().enumerate() {
+                cumulative += t.hist.get(i).copied().unwrap_or(0);
+                push(
+                    batch,
+                    &bucket,
+                    base,
+                    &[("le", le)],
+                    now_ms,
+                    cumulative as f64,
+                );
             }
-            let mut l = with("");
-            l[0] = ("__name__", bucket.as_str());
-            l.push(("le", "+Inf"));
-            push(batch, &l, now_ms, v.totals.hist_count as f64);
-            let sum = format!("{hist_name}_sum");
-            let count = format!("{hist_name}_count");
-            let mut l = with("");
-            l[0] = ("__name__", sum.as_str());
-            push(batch, &l, now_ms, v.totals.hist_sum);
-            l[0] = ("__name__", count.as_str());
-            push(batch, &l, now_ms, v.totals.hist_count as f64);
+            push(
+                batch,
+                &bucket,
+                base,
+                &[("le", "+Inf")],
+                now_ms,
+                t.hist_count as f64,
+            );
+            push(batch, &sum, base, &[], now_ms, t.hist_sum);
+            push(batch, &count, base, &[], now_ms, t.hist_count as f64);
         }
         for (&start, w) in v.perf.iter_mut() {
             let end = start.saturating_add(pw);
             if !w.dirty || end > now_ms || w.revision >= MAX_REVISIONS {
                 continue;
             }
-            let t = end - i64::from(MAX_REVISIONS) + i64::from(w.revision);
+            let at = end - i64::from(MAX_REVISIONS) + i64::from(w.revision);
             for (metric, value) in w.metrics(positive) {
-                push(batch, &with(metric), t, value);
+                push(batch, metric, base, &[], at, value);
             }
             w.revision += 1;
             w.dirty = false;
@@ -292,86 +329,98 @@ fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch) {
     }
 }
 
-struct QualitySeries {
-    series: Vec<vigil_model::SeriesSamples>,
-}
-
-fn quality_series(m: &ModelState, vi: usize, d: &DriftInput, now_ms: i64) -> QualitySeries {
-    let mut batch = Batch::new();
-    let version = m.versions.get(vi).map_or("", |v| v.name.as_str());
-    for cur in &d.current {
-        let empty;
-        let reference = match d.reference.iter().find(|r| r.name == cur.name) {
-            Some(r) => r,
-            None => {
-                empty = Column {
-                    name: cur.name.clone(),
-                    values: match cur.values {
-                        crate::Values::Numerical(_) => crate::Values::Numerical(Vec::new()),
-                        crate::Values::Categorical(_) => crate::Values::Categorical(Vec::new()),
-                    },
-                };
-                &empty
-            }
-        };
-        if cur.is_empty() {
-            continue;
-        }
-        let q = feature_quality(reference, cur);
-        let base = [
-            ("model_name", m.name.as_str()),
-            ("model_version", version),
-            ("feature_name", cur.name.as_str()),
-        ];
-        for (metric, value) in [
-            ("ml_feature_missing_ratio", q.missing_ratio),
-            ("ml_feature_new_category_ratio", q.new_category_ratio),
-            ("ml_feature_out_of_range_ratio", q.out_of_range_ratio),
-        ] {
-            let mut l = vec![("__name__", metric)];
-            l.extend_from_slice(&base);
-            push(&mut batch, &l, now_ms, value);
-        }
-    }
-    QualitySeries {
-        series: batch.series,
-    }
-}
-
-fn drift_series(r: &VersionDrift, now_ms: i64, batch: &mut Batch) {
-    let Some(d) = &r.drift else {
-        return;
-    };
+/// Quality and drift series of one version.
+fn version_series(r: &VersionDrift, now_ms: i64, batch: &mut Batch) {
     let base = [
         ("model_name", r.model.as_str()),
         ("model_version", r.version.as_str()),
     ];
+    for f in &r.quality {
+        let feature = [("feature_name", f.name.as_str())];
+        let q = &f.quality;
+        push(
+            batch,
+            "ml_feature_missing_ratio",
+            base,
+            &feature,
+            now_ms,
+            q.missing_ratio,
+        );
+        push(
+            batch,
+            "ml_feature_new_category_ratio",
+            base,
+            &feature,
+            now_ms,
+            q.new_category_ratio,
+        );
+        push(
+            batch,
+            "ml_feature_out_of_range_ratio",
+            base,
+            &feature,
+            now_ms,
+            q.out_of_range_ratio,
+        );
+    }
+    let Some(d) = &r.drift else {
+        return;
+    };
     for f in &d.features {
         let Some(score) = f.score else {
             continue;
         };
+        let feature = [("feature_name", f.name.as_str())];
         let method = f.method.to_string();
-        let mut l = vec![("__name__", "ml_feature_drift_score")];
-        l.extend_from_slice(&base);
-        l.push(("feature_name", f.name.as_str()));
-        l.push(("method", method.as_str()));
-        push(batch, &l, now_ms, score);
-        l.pop();
-        l[0] = ("__name__", "ml_feature_drift_detected");
-        push(batch, &l, now_ms, if f.drift_detected { 1.0 } else { 0.0 });
-        l[0] = ("__name__", "ml_feature_drift_threshold");
-        push(batch, &l, now_ms, f.threshold);
+        let with_method = [feature[0], ("method", method.as_str())];
+        push(
+            batch,
+            "ml_feature_drift_score",
+            base,
+            &with_method,
+            now_ms,
+            score,
+        );
+        push(
+            batch,
+            "ml_feature_drift_detected",
+            base,
+            &feature,
+            now_ms,
+            flag(f.drift_detected),
+        );
+        push(
+            batch,
+            "ml_feature_drift_threshold",
+            base,
+            &feature,
+            now_ms,
+            f.threshold,
+        );
     }
-    let mut l = vec![("__name__", "ml_dataset_drift_share")];
-    l.extend_from_slice(&base);
-    push(batch, &l, now_ms, d.dataset.share_drifted);
-    l[0] = ("__name__", "ml_dataset_drift_detected");
+    let ds = &d.dataset;
     push(
         batch,
-        &l,
+        "ml_dataset_drift_share",
+        base,
+        &[],
         now_ms,
-        if d.dataset.drift_detected { 1.0 } else { 0.0 },
+        ds.share_drifted,
     );
-    l[0] = ("__name__", "ml_dataset_drifted_features");
-    push(batch, &l, now_ms, d.dataset.n_drifted as f64);
+    push(
+        batch,
+        "ml_dataset_drift_detected",
+        base,
+        &[],
+        now_ms,
+        flag(ds.drift_detected),
+    );
+    push(
+        batch,
+        "ml_dataset_drifted_features",
+        base,
+        &[],
+        now_ms,
+        ds.n_drifted as f64,
+    );
 }

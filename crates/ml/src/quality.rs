@@ -49,7 +49,8 @@ pub fn feature_quality(reference: &Column, current: &Column) -> Quality {
     };
     match (&reference.values, &current.values) {
         (Values::Categorical(r), Values::Categorical(c)) => {
-            let seen: HashSet<&str> = r.iter().flatten().map(String::as_str).collect();
+            let seen: HashSet<&str, ahash::RandomState> =
+                r.iter().flatten().map(String::as_str).collect();
             let (mut present, mut new) = (0usize, 0usize);
             for v in c.iter().flatten() {
                 present += 1;

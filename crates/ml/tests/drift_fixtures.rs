@@ -322,20 +322,15 @@ fn check_column(ck: &mut Checker, p: &str, kind: ColumnKind, r: &Column, c: &Col
 
     let binned = match &w {
         Windows::Numerical { r, c } => {
-            check_ks(
-                ck,
-                &f("ks.auto"),
-                stats::ks_2samp_sorted(r, c, KsMethod::Auto),
-                &e["ks"]["auto"],
-            );
+            let ks_auto = stats::ks_2samp_sorted(r, c, KsMethod::Auto);
+            check_ks(ck, &f("ks.auto"), ks_auto, &e["ks"]["auto"]);
             check_ks(
                 ck,
                 &f("ks.asymp"),
                 stats::ks_2samp_sorted(r, c, KsMethod::Asymp),
                 &e["ks"]["asymp"],
             );
-            let p_auto =
-                stats::ks_2samp_sorted(r, c, KsMethod::Auto).map_or(f64::NAN, |k| k.pvalue);
+            let p_auto = ks_auto.map_or(f64::NAN, |k| k.pvalue);
             ck.flag(
                 &f("ks_evidently_drift"),
                 p_auto <= 0.05,

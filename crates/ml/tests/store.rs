@@ -360,3 +360,24 @@ fn regression_models_get_error_metrics() {
         "field \"label\": expected a number for a regression model, got \"good\""
     );
 }
+
+#[test]
+fn a_refused_event_leaves_no_feature_or_category_behind() {
+    let store = MlStore::new(config("limits: {max_categories_per_feature: 1}\n"));
+    let now = 1_800_000_000_000i64;
+    assert!(store
+        .ingest_predictions(&[event(0, now, 1.0, "DE", 0.5)], now)
+        .errors
+        .is_empty());
+    // A new feature before the over-limit category, and a new class: all refused together.
+    let mut e = event(1, now, 1.0, "FR", 0.5);
+    e.features
+        .insert(0, ("extra".into(), FeatureValue::Text("x".into())));
+    let r = store.ingest_predictions(&[e], now);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let m = &store.models()[0];
+    let names: Vec<&str> = m.features.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, vec!["amount", "country"]);
+    assert_eq!(m.features[1].categories, 1);
+    assert_eq!(m.versions[0].predictions_total, 1);
+}

@@ -1,7 +1,7 @@
 //! The proleptic Gregorian calendar in UTC, for every place that prints or reads a timestamp
-//! the way Prometheus, Alertmanager or Go do (PromQL's date functions, RFC 3339 in APIs and
-//! templates). Days are counted from 1970-01-01 (Howard Hinnant's algorithms), so any `i64`
-//! millisecond timestamp, negative ones included, has a date.
+//! the way Prometheus, Alertmanager or Go do (PromQL's date functions, RFC 3339 in APIs,
+//! templates and ML event bodies). Days are counted from 1970-01-01 (Howard Hinnant's
+//! algorithms), so any `i64` millisecond timestamp, negative ones included, has a date.
 
 use std::fmt::Write;
 
@@ -79,9 +79,134 @@ pub fn format_rfc3339(ms: i64, fraction: Fraction) -> String {
     out
 }
 
+/// An RFC 3339 date-time in ms since the epoch: `2026-11-24T10:00:00.123Z`,
+/// `2026-11-24T11:00:00+01:00` (section 5.6; `t`, `z` and a space for `T` allowed, as its note
+/// says). Years 0000–9999; fractions past milliseconds are truncated (the time is floored, also
+/// before 1970); leap seconds (`:60`) are refused, as Go's `time.Parse` does. The inverse of
+/// [`format_rfc3339`]. `None` for anything else.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let digits = b.get(from..from.checked_add(len)?)?;
+        digits.iter().try_fold(0i64, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    let at = |i: usize, set: &[u8]| b.get(i).is_some_and(|c| set.contains(c));
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt ") && at(13, b":") && at(16, b":")) {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_ms = 0i64;
+    if at(i, b".") {
+        i += 1;
+        let start = i;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if i - start < 3 {
+                frac_ms = frac_ms * 10 + i64::from(d - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return None;
+        }
+        for _ in digits..3 {
+            frac_ms *= 10;
+        }
+    }
+    let offset_min = match b.get(i) {
+        Some(b'Z' | b'z') => {
+            i += 1;
+            0
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            if !at(i + 3, b":") || h > 23 || m > 59 {
+                return None;
+            }
+            i += 6;
+            if *sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
+        }
+        _ => return None,
+    };
+    if i != b.len() || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Two digits each: the conversions cannot fail. A date that does not exist (month 0 or 13,
+    // February 30th) comes back from its day count as another date.
+    let (month, day) = (u32::try_from(month).ok()?, u32::try_from(day).ok()?);
+    let days = days_from_civil(year, month, day);
+    if civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    Some(secs * 1000 + frac_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_grammar_of_section_5_6() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00.5+00:00"), Some(500));
+        assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_rfc3339("1969-12-31T19:00:00-05:00"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T12:34:56.789123Z"),
+            Some(951_827_696_789)
+        );
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.9999Z"), Some(-1));
+        for bad in [
+            "",
+            "1970-01-01",
+            "1970-01-01T00:00Z",
+            "1970-01-01T00:00:00",
+            "1970-1-01T00:00:00Z",
+            "1970-01-01T00:00:00.Z",
+            "1970-01-01T00:00:00+0100",
+            "1970-01-01T00:00:00+01:60",
+            "1970-01-00T00:00:00Z",
+            "1970-01-32T00:00:00Z",
+            "1970-00-01T00:00:00Z",
+            "1970-13-01T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "1970-01-01T00:60:00Z",
+            "1970-01-01T00:00:00Z ",
+            "١٩٧٠-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_parses_what_it_formats() {
+        for ms in [
+            -62_167_219_200_000,
+            -1,
+            0,
+            951_782_400_000,
+            1_795_514_400_123,
+            253_402_300_799_999,
+        ] {
+            for fraction in [Fraction::Trimmed, Fraction::Millis] {
+                assert_eq!(
+                    parse_rfc3339(&format_rfc3339(ms, fraction)),
+                    Some(ms),
+                    "{ms}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -3,7 +3,9 @@
 //! `le`/`quantile` label values, `count_values` labels, annotation texts (`got 1.5`, `max diff
 //! of 5e+02`). It differs from Rust's `Display` in when it switches to exponent form, how it
 //! writes the exponent (`1e+06`, not `1e6`), and how it breaks ties between equally short
-//! digit strings. Also Go's string quoting (`strconv.Quote`), for names and values in messages.
+//! digit strings. Also Go's string quoting (`strconv.Quote`), for names and values in messages,
+//! and the two escapers Prometheus and Alertmanager apply to text they embed in URLs and
+//! regular expressions (`url.QueryEscape`, `regexp.QuoteMeta`).
 
 use std::fmt::Write;
 
@@ -322,6 +324,38 @@ pub fn quote(s: &str, ascii: bool) -> String {
     q
 }
 
+/// Go's `url.QueryEscape`: unreserved bytes (`A-Z a-z 0-9 - _ . ~`) kept, space as `+`,
+/// every other byte as `%XX` (upper-case hex). Prometheus builds its graph links with it
+/// (`strutil.TableLinkForExpression`, the `graphLink`/`tableLink` template functions).
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// Go's `regexp.QuoteMeta`: a backslash before each of `\.+*?()|[]{}^$`, so that the text
+/// matches itself literally inside a regular expression.
+pub fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +391,21 @@ mod tests {
         assert_eq!(quote("a\"b\\c\nd\x01é", false), r#""a\"b\\c\nd\x01é""#);
         assert_eq!(quote("a\u{a0}b\u{2028}", false), r#""a\u00a0b\u2028""#);
         assert_eq!(quote("é", true), r#""\u00e9""#);
+    }
+
+    #[test]
+    fn query_escape_and_quote_meta_as_go() {
+        assert_eq!(query_escape("up == 0"), "up+%3D%3D+0");
+        assert_eq!(query_escape("a*b~-_."), "a%2Ab~-_.");
+        assert_eq!(query_escape("up{job=\"a b\"}"), "up%7Bjob%3D%22a+b%22%7D");
+        assert_eq!(query_escape("é"), "%C3%A9");
+        assert_eq!(quote_meta("a.b+c"), "a\\.b\\+c");
+        assert_eq!(quote_meta("team-a (x)"), "team-a \\(x\\)");
+        assert_eq!(
+            quote_meta(r"\.+*?()|[]{}^$"),
+            r"\\\.\+\*\?\(\)\|\[\]\{\}\^\$"
+        );
+        assert_eq!(quote_meta("plain"), "plain");
     }
 
     #[test]

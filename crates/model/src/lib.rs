@@ -30,7 +30,8 @@ pub use error::{ErrorKind, ModelError};
 pub use gofmt::{
     format_e as go_format_e, format_f as go_format_f, format_g as go_format_g,
     format_g_prec as go_format_g_prec, format_openmetrics as go_format_openmetrics,
-    quote as go_quote, write_e as go_write_e, write_f as go_write_f,
+    query_escape as go_query_escape, quote as go_quote, quote_meta as go_quote_meta,
+    write_e as go_write_e, write_f as go_write_f,
 };
 pub use labels::{
     is_valid_label_name, is_valid_metric_name, Label, Labels, LabelsBuilder, METRIC_NAME_LABEL,

@@ -42,6 +42,24 @@ pub struct EvalEnv {
     pub sink: Option<Arc<dyn AlertSink>>,
 }
 
+/// A copy over the same stores, settings and sink. The engine is built anew from its options:
+/// an [`Engine`] is only a store and options, but is not `Clone`.
+impl Clone for EvalEnv {
+    fn clone(&self) -> Self {
+        EvalEnv {
+            engine: Engine::new(Arc::clone(&self.queryable), self.engine.options().clone()),
+            queryable: Arc::clone(&self.queryable),
+            appendable: Arc::clone(&self.appendable),
+            external_labels: self.external_labels.clone(),
+            external_url: self.external_url.clone(),
+            resend_delay_ms: self.resend_delay_ms,
+            outage_tolerance_ms: self.outage_tolerance_ms,
+            for_grace_period_ms: self.for_grace_period_ms,
+            sink: self.sink.clone(),
+        }
+    }
+}
+
 impl EvalEnv {
     /// An environment with Prometheus's defaults, no external labels or URL, and no sink.
     pub fn new(

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use vigil_model::{Batch, Labels, Sample, Timestamp, STALE_NAN};
-use vigil_promql::{Engine, EngineOptions};
+use vigil_promql::EngineOptions;
 use vigil_storage::{MetricAppend, MetricSelect};
 
 use crate::group::{
@@ -104,23 +104,29 @@ pub struct RuleManager {
     metrics: Option<RuleMetrics>,
 }
 
-fn build_env(o: &ManagerOptions, engine: EngineOptions, g: &RuleGlobals) -> EvalEnv {
+/// `env` with the global settings templates and alerts see.
+fn with_globals(env: EvalEnv, g: &RuleGlobals) -> EvalEnv {
     EvalEnv {
-        engine: Engine::new(Arc::clone(&o.queryable), engine),
-        queryable: Arc::clone(&o.queryable),
-        appendable: Arc::clone(&o.appendable),
         external_labels: g.external_labels.clone(),
         external_url: g.external_url.clone(),
-        resend_delay_ms: o.resend_delay_ms,
-        outage_tolerance_ms: o.outage_tolerance_ms,
-        for_grace_period_ms: o.for_grace_period_ms,
-        sink: o.sink.clone(),
+        ..env
     }
 }
 
 impl RuleManager {
     pub fn new(opts: ManagerOptions) -> Self {
-        let env = build_env(&opts, opts.engine.clone(), &opts.globals);
+        let env = EvalEnv {
+            resend_delay_ms: opts.resend_delay_ms,
+            outage_tolerance_ms: opts.outage_tolerance_ms,
+            for_grace_period_ms: opts.for_grace_period_ms,
+            sink: opts.sink.clone(),
+            ..EvalEnv::new(
+                Arc::clone(&opts.queryable),
+                Arc::clone(&opts.appendable),
+                opts.engine.clone(),
+            )
+        };
+        let env = with_globals(env, &opts.globals);
         RuleManager {
             env: RwLock::new(Arc::new(env)),
             globals: RwLock::new(opts.globals),
@@ -136,18 +142,7 @@ impl RuleManager {
     /// [`RuleManager::update`], templates and alerts see new external labels at once.
     pub fn set_globals(&self, globals: RuleGlobals) {
         let mut env_guard = self.env.write();
-        let old = Arc::clone(&env_guard);
-        let new = EvalEnv {
-            engine: Engine::new(Arc::clone(&old.queryable), old.engine.options().clone()),
-            queryable: Arc::clone(&old.queryable),
-            appendable: Arc::clone(&old.appendable),
-            external_labels: globals.external_labels.clone(),
-            external_url: globals.external_url.clone(),
-            resend_delay_ms: old.resend_delay_ms,
-            outage_tolerance_ms: old.outage_tolerance_ms,
-            for_grace_period_ms: old.for_grace_period_ms,
-            sink: old.sink.clone(),
-        };
+        let new = with_globals(EvalEnv::clone(&env_guard), &globals);
         *env_guard = Arc::new(new);
         *self.globals.write() = globals;
     }

@@ -5,6 +5,11 @@
 
 use std::fmt::Write;
 
+/// Prometheus's `model.Duration.String()` (`90d`, `5m`).
+pub(crate) use vigil_model::format_duration_ms as prom_duration;
+/// `url.QueryEscape(s)`.
+pub(crate) use vigil_model::go_query_escape as query_escape;
+
 /// `strconv.Quote(s)`.
 pub(crate) fn go_quote(s: &str) -> String {
     vigil_model::go_quote(s, false)
@@ -61,11 +66,6 @@ pub(crate) fn go_duration(ms: i64) -> String {
     out
 }
 
-/// Prometheus's `model.Duration.String()` (`90d`, `5m`).
-pub(crate) fn prom_duration(ms: u64) -> String {
-    vigil_model::format_duration_ms(ms)
-}
-
 /// `strconv.FormatFloat(v, 'E', -1, 64)`: `1E+00`, `-2.5E-07`, `NaN`, `+Inf`.
 pub(crate) fn go_float_upper_e(v: f64) -> String {
     let s = vigil_model::go_format_e(v);
@@ -83,23 +83,6 @@ pub(crate) const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// without trailing zeros): `2024-01-01T00:00:00.5Z`.
 pub(crate) fn rfc3339(ms: i64) -> String {
     vigil_model::civil::format_rfc3339(ms, vigil_model::civil::Fraction::Trimmed)
-}
-
-/// `url.QueryEscape(s)`: unreserved bytes kept, space as `+`, everything else `%XX`.
-pub(crate) fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
 }
 
 /// Prometheus's `strutil.TableLinkForExpression`: the graph page's table tab for `expr`.

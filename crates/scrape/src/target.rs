@@ -237,9 +237,9 @@ pub(crate) fn target_url(labels: &Labels, params: &BTreeMap<String, Vec<String>>
         for v in values {
             url.push(if first { '?' } else { '&' });
             first = false;
-            query_escape_into(&mut url, k);
+            url.push_str(&vigil_model::go_query_escape(k));
             url.push('=');
-            query_escape_into(&mut url, v);
+            url.push_str(&vigil_model::go_query_escape(v));
         }
     }
     url
@@ -260,19 +260,6 @@ fn is_path_safe(b: u8) -> bool {
 fn escape_into(out: &mut String, s: &str, safe: fn(u8) -> bool) {
     for b in s.bytes() {
         if safe(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-}
-
-/// Go's `url.QueryEscape`: space as `+`, unreserved bytes kept.
-fn query_escape_into(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        if b == b' ' {
-            out.push('+');
-        } else if is_unreserved(b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));

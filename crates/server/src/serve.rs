@@ -235,34 +235,9 @@ fn server_info(args: &ServeArgs, s: &Settings, start_ms: i64) -> ServerInfo {
     }
 }
 
-/// A duration as Prometheus prints one (`model.Duration.String`): years and weeks only when
-/// they divide it exactly (`15d`, not `2w1d`), then days down to milliseconds.
+/// A duration as Prometheus prints one (`model.Duration.String`).
 fn duration_string(d: Duration) -> String {
-    let mut ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    let day = 86_400_000;
-    for (unit, mult, exact) in [
-        ("y", 365 * day, true),
-        ("w", 7 * day, true),
-        ("d", day, false),
-        ("h", 3_600_000, false),
-        ("m", 60_000, false),
-        ("s", 1000, false),
-        ("ms", 1, false),
-    ] {
-        if exact && ms % mult != 0 {
-            continue;
-        }
-        let v = ms / mult;
-        if v > 0 {
-            out.push_str(&format!("{v}{unit}"));
-            ms -= v * mult;
-        }
-    }
-    out
+    vigil_model::format_duration_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A byte count as Prometheus prints sizes (`units.Base2Bytes`): the largest binary unit that

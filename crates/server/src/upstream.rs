@@ -17,7 +17,9 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
-use vigil_alertmanager::config::{Authorization, BasicAuth, HttpConfig, Secret, TlsConfig};
+use vigil_alertmanager::config::{
+    validate_http_config, RawAuthorization, RawBasicAuth, RawHttpConfig, RawTlsConfig,
+};
 use vigil_alertmanager::upstream::{
     AlertRelabel, UpstreamAlert, UpstreamOptions, UpstreamSender, UpstreamTarget,
 };
@@ -34,7 +36,10 @@ pub struct RawAlerting {
     pub alertmanagers: Vec<RawAlertmanager>,
 }
 
-/// One entry of `alerting.alertmanagers`.
+/// One entry of `alerting.alertmanagers`. The HTTP client fields (`prometheus/common`'s
+/// `HTTPClientConfig`, inlined) are Alertmanager's `http_config` types, read and validated by
+/// `vigil-alertmanager`, which builds the client from them; `oauth2` is not among them, since
+/// that client does not support it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlertmanager {
@@ -65,35 +70,6 @@ pub struct RawStaticConfig {
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawBasicAuth {
-    #[serde(default)]
-    pub username: String,
-    pub password: Option<String>,
-    pub password_file: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAuthorization {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub credentials: Option<String>,
-    pub credentials_file: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTlsConfig {
-    pub ca_file: Option<String>,
-    pub cert_file: Option<String>,
-    pub key_file: Option<String>,
-    pub server_name: Option<String>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-}
-
 /// The validated section; the default sends nowhere and relabels nothing.
 #[derive(Debug, Clone, Default)]
 pub struct AlertingSettings {
@@ -106,15 +82,6 @@ type PathError = (String, String);
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
-}
-
-/// Files named in the section are relative to the config file, as in Prometheus.
-fn in_dir(file: Option<String>, base: Option<&Path>) -> Option<String> {
-    let f = non_empty(file)?;
-    match base {
-        Some(dir) if Path::new(&f).is_relative() => Some(dir.join(&f).display().to_string()),
-        _ => Some(f),
-    }
 }
 
 fn relabel_rules(raw: &[RelabelConfig], path: &str) -> Result<Vec<RelabelRule>, PathError> {
@@ -180,21 +147,22 @@ fn alertmanager(
     if timeout.is_zero() {
         return Err(err("timeout", "must be greater than 0".into()));
     }
-    let http_config = http_config(
-        am.basic_auth,
-        am.authorization,
-        am.bearer_token,
-        am.bearer_token_file,
-        am.tls_config,
-        base,
-    )
-    .map_err(|reason| (path.to_owned(), reason))?;
-    let http_config = HttpConfig {
-        proxy_url: non_empty(am.proxy_url),
-        follow_redirects: am.follow_redirects.unwrap_or(true),
-        enable_http2: am.enable_http2.unwrap_or(true),
-        ..http_config
+    let raw_http = RawHttpConfig {
+        basic_auth: am.basic_auth,
+        authorization: am.authorization,
+        oauth2: None,
+        bearer_token: am.bearer_token,
+        bearer_token_file: am.bearer_token_file,
+        proxy_url: am.proxy_url,
+        tls_config: am.tls_config,
+        follow_redirects: am.follow_redirects,
+        enable_http2: am.enable_http2,
     };
+    let mut http_config = validate_http_config(raw_http, path).map_err(|e| (e.path, e.reason))?;
+    // Files named in the section are relative to the config file, as in Prometheus.
+    if let Some(dir) = base {
+        http_config.set_directory(dir);
+    }
     let rules = relabel_rules(&am.relabel_configs, &format!("{path}.relabel_configs"))?;
     let path_prefix = am.path_prefix.unwrap_or_default();
     let alerts_path = UpstreamTarget::new(&scheme, "", &path_prefix)
@@ -241,92 +209,6 @@ fn alertmanager(
         }
     }
     Ok(out)
-}
-
-/// The authentication and TLS fields, checked as `prometheus/common` checks them.
-fn http_config(
-    basic_auth: Option<RawBasicAuth>,
-    authorization: Option<RawAuthorization>,
-    bearer_token: Option<String>,
-    bearer_token_file: Option<String>,
-    tls: Option<RawTlsConfig>,
-    base: Option<&Path>,
-) -> Result<HttpConfig, String> {
-    let bearer_token = non_empty(bearer_token);
-    let bearer_token_file = in_dir(bearer_token_file, base);
-    let has_bearer = bearer_token.is_some() || bearer_token_file.is_some();
-    if bearer_token.is_some() && bearer_token_file.is_some() {
-        return Err("at most one of bearer_token & bearer_token_file must be configured".into());
-    }
-    if basic_auth.is_some() && (has_bearer || authorization.is_some()) {
-        return Err(
-            "at most one of basic_auth, bearer_token & authorization must be configured".into(),
-        );
-    }
-    let basic_auth = match basic_auth {
-        None => None,
-        Some(b) => {
-            let password = non_empty(b.password);
-            let password_file = in_dir(b.password_file, base);
-            if password.is_some() && password_file.is_some() {
-                return Err(
-                    "at most one of basic_auth password & password_file must be configured".into(),
-                );
-            }
-            Some(BasicAuth {
-                username: b.username,
-                password: password.map(Secret::new),
-                password_file,
-            })
-        }
-    };
-    let authorization = match authorization {
-        Some(a) => {
-            if has_bearer {
-                return Err(
-                    "authorization is not compatible with bearer_token & bearer_token_file".into(),
-                );
-            }
-            let credentials = non_empty(a.credentials);
-            let credentials_file = in_dir(a.credentials_file, base);
-            if credentials.is_some() && credentials_file.is_some() {
-                return Err("at most one of authorization credentials & credentials_file must be configured".into());
-            }
-            let kind = non_empty(a.kind.map(|k| k.trim().to_owned()))
-                .unwrap_or_else(|| "Bearer".to_owned());
-            if kind.eq_ignore_ascii_case("basic") {
-                return Err(
-                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                        .into(),
-                );
-            }
-            Some(Authorization {
-                kind,
-                credentials: credentials.map(Secret::new),
-                credentials_file,
-            })
-        }
-        None if has_bearer => Some(Authorization {
-            kind: "Bearer".to_owned(),
-            credentials: bearer_token.map(Secret::new),
-            credentials_file: bearer_token_file,
-        }),
-        None => None,
-    };
-    let tls_config = tls.map_or_else(TlsConfig::default, |t| TlsConfig {
-        ca_file: in_dir(t.ca_file, base),
-        cert_file: in_dir(t.cert_file, base),
-        key_file: in_dir(t.key_file, base),
-        server_name: non_empty(t.server_name),
-        insecure_skip_verify: t.insecure_skip_verify,
-        ..TlsConfig::default()
-    });
-    Ok(HttpConfig {
-        basic_auth,
-        authorization,
-        tls_config,
-        ..HttpConfig::default()
-    })
 }
 
 /// The sender to external Alertmanagers and the alert relabelling in force.
@@ -391,5 +273,80 @@ impl Notifier {
 
     pub async fn stop(&self) {
         self.sender.stop().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(yaml: &str, base: Option<&Path>) -> Result<AlertingSettings, PathError> {
+        let raw: RawAlerting = serde_yaml_ng::from_str(yaml).expect("yaml");
+        validate(Some(raw), base)
+    }
+
+    #[test]
+    fn http_client_files_are_relative_to_the_config_file() {
+        let s = settings(
+            "alertmanagers:\n  - static_configs: [{targets: ['am:9093']}]\n    basic_auth: {username: u, password_file: pw}\n    tls_config: {ca_file: /etc/ca.pem, cert_file: c.pem, key_file: k.pem}\n",
+            Some(Path::new("/conf")),
+        )
+        .expect("valid");
+        let h = &s.targets[0].http_config;
+        let b = h.basic_auth.as_ref().expect("basic_auth");
+        assert_eq!(b.username, "u");
+        assert_eq!(b.password_file.as_deref(), Some("/conf/pw"));
+        assert_eq!(h.tls_config.ca_file.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(h.tls_config.cert_file.as_deref(), Some("/conf/c.pem"));
+        assert_eq!(h.tls_config.key_file.as_deref(), Some("/conf/k.pem"));
+    }
+
+    #[test]
+    fn bearer_token_becomes_authorization() {
+        let s = settings(
+            "alertmanagers:\n  - static_configs: [{targets: ['am:9093']}]\n    bearer_token_file: token\n",
+            Some(Path::new("/conf")),
+        )
+        .expect("valid");
+        let a = s.targets[0]
+            .http_config
+            .authorization
+            .as_ref()
+            .expect("authorization");
+        assert_eq!(a.kind, "Bearer");
+        assert_eq!(a.credentials_file.as_deref(), Some("/conf/token"));
+    }
+
+    /// The checks and wording of `prometheus/common`'s `HTTPClientConfig.Validate`, at the
+    /// Alertmanager entry's path.
+    #[test]
+    fn http_client_conflicts_read_as_prometheus() {
+        let cases = [
+            (
+                "bearer_token: a\n    bearer_token_file: b",
+                "at most one of bearer_token & bearer_token_file must be configured",
+            ),
+            (
+                "bearer_token: a\n    basic_auth: {username: u}",
+                "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
+            ),
+            (
+                "authorization: {credentials: a}\n    basic_auth: {username: u}",
+                "at most one of basic_auth, oauth2 & authorization must be configured",
+            ),
+            (
+                "authorization: {type: Basic, credentials: a}",
+                "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
+            ),
+        ];
+        for (fields, want) in cases {
+            let yaml = format!("alertmanagers:\n  - {fields}\n");
+            let (path, reason) = settings(&yaml, None).expect_err(fields);
+            assert_eq!(path, "alerting.alertmanagers[0]", "{fields}");
+            assert_eq!(reason, want, "{fields}");
+        }
+        let e = serde_yaml_ng::from_str::<RawAlerting>("alertmanagers:\n  - oauth2: {}\n")
+            .expect_err("oauth2 is refused while reading");
+        assert!(e.to_string().contains("unknown field `oauth2`"), "{e}");
     }
 }

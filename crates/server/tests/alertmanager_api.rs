@@ -104,6 +104,13 @@ fn amtool_ok(bin: &Path, base: &str, args: &[&str]) -> String {
     out.stdout
 }
 
+/// `amtool silence add ARGS…`, which must succeed; the new silence's id.
+fn silence_add(bin: &Path, base: &str, args: &[&str]) -> String {
+    let mut all = vec!["silence", "add"];
+    all.extend_from_slice(args);
+    amtool_ok(bin, base, &all).trim().to_owned()
+}
+
 fn am_base(v: &Vigil) -> String {
     v.url("/")
 }
@@ -167,19 +174,11 @@ fn amtool_manages_silences_and_reads_alerts() {
     let v = Vigil::start(&dir.path().join("data"), &[]);
     let base = am_base(&v);
 
-    let id = amtool_ok(
+    let id = silence_add(
         &bin,
         &base,
-        &[
-            "silence",
-            "add",
-            "alertname=Foo",
-            "--comment=maintenance",
-            "--author=tester",
-        ],
-    )
-    .trim()
-    .to_owned();
+        &["alertname=Foo", "--comment=maintenance", "--author=tester"],
+    );
     assert_eq!(id.len(), 36, "amtool printed {id:?}");
     assert!(
         dir.path().join("data/alerts/silences.json").exists(),
@@ -717,27 +716,17 @@ fn silences_survive_kill_9() {
     let data = dir.path().join("data");
     let mut v = Vigil::start(&data, &[]);
     let base = am_base(&v);
-    let id = amtool_ok(
+    let id = silence_add(
         &bin,
         &base,
         &[
-            "silence",
-            "add",
             "job=api",
             "--comment=deploy",
             "--author=ops",
             "--duration=2h",
         ],
-    )
-    .trim()
-    .to_owned();
-    let gone = amtool_ok(
-        &bin,
-        &base,
-        &["silence", "add", "job=db", "--comment=x", "--author=ops"],
-    )
-    .trim()
-    .to_owned();
+    );
+    let gone = silence_add(&bin, &base, &["job=db", "--comment=x", "--author=ops"]);
     amtool_ok(&bin, &base, &["silence", "expire", &gone]);
     v.kill9();
 

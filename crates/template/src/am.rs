@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use vigil_model::go_quote_meta as quote_meta;
+
 use crate::funcs::{add_common, arg, str_arg, str_list_arg, Arity, FuncError, FuncTable};
 use crate::value::{
     go_type_name, make_struct, str_value, string_map, GoTime, Value, T_AM_ALERT, T_AM_DATA,
@@ -105,18 +107,6 @@ impl AlertData {
             ],
         )
     }
-}
-
-/// Go's `regexp.QuoteMeta`: a backslash before each of `\.+*?()|[]{}^$`.
-pub fn quote_meta(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Word-break classes for `cases.Title`: letters and digits continue a word, `'`/`.`/`:` join

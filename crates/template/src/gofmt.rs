@@ -9,6 +9,8 @@
 use std::fmt::Write;
 
 use vigil_model::go_format_g_prec;
+/// `strconv.Quote` (or `QuoteToASCII` with `ascii`).
+pub use vigil_model::go_quote as quote;
 
 use crate::gotime::time_string;
 use crate::value::{go_type_name, struct_fields, struct_type, GoTime, Value, TYPE_KEY, T_TIME};
@@ -62,6 +64,11 @@ struct Spec {
 /// Width and precision are capped so that a hostile format cannot allocate gigabytes.
 const MAX_WIDTH: usize = 1 << 16;
 
+/// A width or precision taken from an argument (`*`), capped at [`MAX_WIDTH`].
+fn capped(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(MAX_WIDTH).min(MAX_WIDTH)
+}
+
 /// `fmt.Sprintf(format, args...)`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::with_capacity(format.len() + 16);
@@ -91,27 +98,16 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         let mut good_index = true;
         // Argument index before the width.
-        if chars.get(i) == Some(&'[') {
-            reordered = true;
-            match parse_index(&chars, &mut i, args.len()) {
-                Some(n) => argn = n,
-                None => good_index = false,
-            }
-        }
+        reordered |= explicit_index(&chars, &mut i, args.len(), &mut argn, &mut good_index);
         if chars.get(i) == Some(&'*') {
             i += 1;
             match int_arg(args, &mut argn) {
-                Some(w) if w < 0 => {
-                    spec.minus = true;
-                    spec.zero = false;
-                    spec.width = Some(
-                        usize::try_from(w.unsigned_abs())
-                            .unwrap_or(MAX_WIDTH)
-                            .min(MAX_WIDTH),
-                    );
-                }
                 Some(w) => {
-                    spec.width = Some(usize::try_from(w).unwrap_or(MAX_WIDTH).min(MAX_WIDTH))
+                    if w < 0 {
+                        spec.minus = true;
+                        spec.zero = false;
+                    }
+                    spec.width = Some(capped(w.unsigned_abs()));
                 }
                 None => out.push_str("%!(BADWIDTH)"),
             }
@@ -120,32 +116,18 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         if chars.get(i) == Some(&'.') {
             i += 1;
-            if chars.get(i) == Some(&'[') {
-                reordered = true;
-                match parse_index(&chars, &mut i, args.len()) {
-                    Some(n) => argn = n,
-                    None => good_index = false,
-                }
-            }
+            reordered |= explicit_index(&chars, &mut i, args.len(), &mut argn, &mut good_index);
             if chars.get(i) == Some(&'*') {
                 i += 1;
                 match int_arg(args, &mut argn) {
-                    Some(p) if p >= 0 => {
-                        spec.prec = Some(usize::try_from(p).unwrap_or(MAX_WIDTH).min(MAX_WIDTH));
-                    }
+                    Some(p) if p >= 0 => spec.prec = Some(capped(p.unsigned_abs())),
                     _ => out.push_str("%!(BADPREC)"),
                 }
             } else {
                 spec.prec = Some(parse_num(&chars, &mut i).unwrap_or(0));
             }
         }
-        if chars.get(i) == Some(&'[') {
-            reordered = true;
-            match parse_index(&chars, &mut i, args.len()) {
-                Some(n) => argn = n,
-                None => good_index = false,
-            }
-        }
+        reordered |= explicit_index(&chars, &mut i, args.len(), &mut argn, &mut good_index);
         let Some(&verb) = chars.get(i) else {
             out.push_str("%!(NOVERB)");
             break;
@@ -198,6 +180,26 @@ fn parse_num(chars: &[char], i: &mut usize) -> Option<usize> {
         *i += 1;
     }
     (*i > start).then_some(n.min(MAX_WIDTH))
+}
+
+/// An explicit argument index (`[n]`) at `chars[*i]`, which Go allows before the width, before
+/// the precision and before the verb: moves `argn` to it, or clears `good_index` when it is
+/// malformed or out of range. Returns whether there was one (the format is then reordered).
+fn explicit_index(
+    chars: &[char],
+    i: &mut usize,
+    nargs: usize,
+    argn: &mut usize,
+    good_index: &mut bool,
+) -> bool {
+    if chars.get(*i) != Some(&'[') {
+        return false;
+    }
+    match parse_index(chars, i, nargs) {
+        Some(n) => *argn = n,
+        None => *good_index = false,
+    }
+    true
 }
 
 /// Parses `[n]` at `chars[*i]`; returns the zero-based argument index if valid.
@@ -400,11 +402,6 @@ fn write_str(out: &mut String, s: &str, spec: &Spec, verb: char, v: &Value) {
         }
         _ => bad_verb(out, verb, v),
     }
-}
-
-/// `strconv.Quote` (or `QuoteToASCII` with `ascii`).
-pub fn quote(s: &str, ascii: bool) -> String {
-    vigil_model::go_quote(s, ascii)
 }
 
 fn write_int(out: &mut String, n: i128, spec: &Spec, verb: char, v: &Value) {

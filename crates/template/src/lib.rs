@@ -68,7 +68,7 @@ mod rule;
 mod scope;
 mod value;
 
-pub use am::{quote_meta, AlertData, NotificationData};
+pub use am::{AlertData, NotificationData};
 pub use error::TemplateError;
 pub use notify::{NotificationTemplates, DEFAULT_TEMPLATES};
 pub use prom::{

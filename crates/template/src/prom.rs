@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use vigil_model::{go_format_g, go_format_g_prec, parse_duration_ms};
+use vigil_model::{
+    go_format_g, go_format_g_prec, go_query_escape as query_escape, parse_duration_ms,
+};
 
 use crate::funcs::{
     add_common, arg, convert_to_float, str_arg, strings_title, Arity, FuncError, FuncResult,
@@ -210,21 +212,6 @@ pub fn humanize_timestamp(v: f64) -> Result<String, String> {
         Some(t) => time_string(t),
         None => g4(v),
     })
-}
-
-/// `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The path of a URL (`url.URL.Path`), for `pathPrefix`.

@@ -1,8 +1,10 @@
 //! HTTP client settings of receivers (`http_config:`), validated as `prometheus/common` 0.38
-//! validates them. Credentials are kept as [`Secret`]s; files are named, not read (the receivers
+//! validates them. The server reads the same fields of Prometheus's `alerting.alertmanagers`
+//! entries with these types, so that both places accept and refuse the same settings. Credentials are kept as [`Secret`]s; files are named, not read (the receivers
 //! read them when they send, so that a rotated token is picked up).
 
 use std::fmt;
+use std::path::Path;
 
 use super::raw::{RawHttpConfig, RawTlsConfig};
 use crate::error::ConfigError;
@@ -109,6 +111,43 @@ impl Default for HttpConfig {
     }
 }
 
+impl HttpConfig {
+    /// Makes relative file names (passwords, credentials, client secrets, CA, certificate and
+    /// key files) relative to `dir`, as `prometheus/common`'s `SetDirectory` does with a config
+    /// file's directory.
+    pub fn set_directory(&mut self, dir: &Path) {
+        if let Some(b) = &mut self.basic_auth {
+            join_dir(dir, &mut b.password_file);
+        }
+        if let Some(a) = &mut self.authorization {
+            join_dir(dir, &mut a.credentials_file);
+        }
+        if let Some(o) = &mut self.oauth2 {
+            join_dir(dir, &mut o.client_secret_file);
+            o.tls_config.set_directory(dir);
+        }
+        self.tls_config.set_directory(dir);
+    }
+}
+
+impl TlsConfig {
+    /// Makes the relative CA, certificate and key file names relative to `dir`.
+    pub fn set_directory(&mut self, dir: &Path) {
+        join_dir(dir, &mut self.ca_file);
+        join_dir(dir, &mut self.cert_file);
+        join_dir(dir, &mut self.key_file);
+    }
+}
+
+/// `dir/file` for a relative `file` (`config.JoinDir`).
+fn join_dir(dir: &Path, file: &mut Option<String>) {
+    if let Some(f) = file.as_mut() {
+        if Path::new(f.as_str()).is_relative() {
+            *f = dir.join(f.as_str()).display().to_string();
+        }
+    }
+}
+
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
@@ -145,7 +184,11 @@ pub(crate) fn tls_config(raw: Option<RawTlsConfig>, path: &str) -> Result<TlsCon
 }
 
 /// Validates `http_config:` at `path` with `HTTPClientConfig.Validate`'s rules and wording.
-pub(crate) fn http_config(raw: RawHttpConfig, path: &str) -> Result<HttpConfig, ConfigError> {
+/// File names are kept as written; see [`HttpConfig::set_directory`].
+///
+/// # Errors
+/// The first rule broken, at `path` (or at the `tls_config`/`proxy_url` field below it).
+pub fn http_config(raw: RawHttpConfig, path: &str) -> Result<HttpConfig, ConfigError> {
     let err = |reason: &str| ConfigError::new(path, reason);
     let bearer_token = non_empty(raw.bearer_token);
     let bearer_token_file = non_empty(raw.bearer_token_file);
@@ -281,6 +324,31 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "<secret>");
+    }
+
+    #[test]
+    fn set_directory_joins_relative_files_only() {
+        let raw = RawHttpConfig {
+            basic_auth: Some(super::super::raw::RawBasicAuth {
+                username: Some("u".into()),
+                password_file: Some("pw".into()),
+                ..Default::default()
+            }),
+            tls_config: Some(RawTlsConfig {
+                ca_file: Some("/etc/ca.pem".into()),
+                cert_file: Some("certs/c.pem".into()),
+                key_file: Some("k.pem".into()),
+                ..Default::default()
+            }),
+            ..RawHttpConfig::default()
+        };
+        let mut c = http_config(raw, "http_config").expect("valid");
+        c.set_directory(Path::new("/conf"));
+        let b = c.basic_auth.expect("basic_auth");
+        assert_eq!(b.password_file.as_deref(), Some("/conf/pw"));
+        assert_eq!(c.tls_config.ca_file.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(c.tls_config.cert_file.as_deref(), Some("/conf/certs/c.pem"));
+        assert_eq!(c.tls_config.key_file.as_deref(), Some("/conf/k.pem"));
     }
 
     #[test]

@@ -24,7 +24,11 @@ use std::collections::BTreeMap;
 
 use vigil_model::YamlPositions;
 
-pub use http::{Authorization, BasicAuth, HttpConfig, OAuth2, Secret, TlsConfig, TlsVersion};
+pub use http::{
+    http_config as validate_http_config, Authorization, BasicAuth, HttpConfig, OAuth2, Secret,
+    TlsConfig, TlsVersion,
+};
+pub use raw::{RawAuthorization, RawBasicAuth, RawHttpConfig, RawOAuth2, RawTlsConfig};
 pub use receivers::{
     EmailConfig, HostPort, PagerdutyConfig, PagerdutyImage, PagerdutyLink, Receiver, SlackAction,
     SlackConfig, SlackConfirmationField, SlackField, WebhookConfig,

@@ -179,10 +179,12 @@ pub(crate) struct RawReceiver {
     pub webex_configs: Option<Value>,
 }
 
-/// `http_config:` (`prometheus/common` `HTTPClientConfig`, v0.38).
+/// `http_config:` (`prometheus/common` `HTTPClientConfig`, v0.38). Public, with its parts, for
+/// configs that inline the same fields (Prometheus's `alerting.alertmanagers` entries); validate
+/// with [`super::validate_http_config`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawHttpConfig {
+pub struct RawHttpConfig {
     pub basic_auth: Option<RawBasicAuth>,
     pub authorization: Option<RawAuthorization>,
     pub oauth2: Option<RawOAuth2>,
@@ -201,7 +203,7 @@ pub(crate) struct RawHttpConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawBasicAuth {
+pub struct RawBasicAuth {
     #[serde(default, deserialize_with = "lenient::opt_str")]
     pub username: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_str")]
@@ -212,7 +214,7 @@ pub(crate) struct RawBasicAuth {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawAuthorization {
+pub struct RawAuthorization {
     #[serde(default, rename = "type", deserialize_with = "lenient::opt_str")]
     pub type_: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_str")]
@@ -223,7 +225,7 @@ pub(crate) struct RawAuthorization {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawOAuth2 {
+pub struct RawOAuth2 {
     #[serde(default, deserialize_with = "lenient::opt_str")]
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_str")]
@@ -243,7 +245,7 @@ pub(crate) struct RawOAuth2 {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawTlsConfig {
+pub struct RawTlsConfig {
     #[serde(default, deserialize_with = "lenient::opt_str")]
     pub ca_file: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_str")]

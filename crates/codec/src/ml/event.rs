@@ -16,9 +16,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use vigil_model::civil::parse_rfc3339;
 use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 
-use super::rfc3339::parse_rfc3339;
 use super::{quote_short, Invalid, MlDecodeLimits};
 
 /// State shared by the events of one body.
@@ -51,12 +51,7 @@ impl Kind for PredictionEvent {
         d: D,
         ctx: &mut Ctx<'_>,
     ) -> Result<Result<Self, Invalid>, D::Error> {
-        Ok(
-            match d.deserialize_any(ObjectOr(PredictionFields { ctx }))? {
-                Ok(event) => event,
-                Err(other) => Err(not_an_object(&other)),
-            },
-        )
+        event_object(d, PredictionFields { ctx })
     }
 }
 
@@ -65,18 +60,23 @@ impl Kind for LabelEvent {
         d: D,
         ctx: &mut Ctx<'_>,
     ) -> Result<Result<Self, Invalid>, D::Error> {
-        Ok(match d.deserialize_any(ObjectOr(LabelFields { ctx }))? {
-            Ok(event) => event,
-            Err(other) => Err(not_an_object(&other)),
-        })
+        event_object(d, LabelFields { ctx })
     }
 }
 
-fn not_an_object(other: &Scalar<'_>) -> Invalid {
-    Invalid::event(format!(
-        "each event must be a JSON object, got {}",
-        describe(other)
-    ))
+/// An event: an object read by `fields`; any other value is an invalid event.
+fn event_object<'de, D, F, T>(d: D, fields: F) -> Result<Result<T, Invalid>, D::Error>
+where
+    D: Deserializer<'de>,
+    F: Fields<'de, Value = Result<T, Invalid>>,
+{
+    Ok(match d.deserialize_any(ObjectOr(fields))? {
+        Ok(event) => event,
+        Err(other) => Err(Invalid::event(format!(
+            "each event must be a JSON object, got {}",
+            describe(&other)
+        ))),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,27 +378,6 @@ fn timestamp(v: Scalar<'_>) -> Result<Option<i64>, Invalid> {
     }
 }
 
-/// Checks a feature or class name.
-fn check_name(field: &'static str, what: &str, name: &str, max: usize) -> Result<(), Invalid> {
-    if name.is_empty() {
-        return Err(Invalid::field(
-            field,
-            format!("{what} names must not be empty"),
-        ));
-    }
-    if name.len() > max {
-        return Err(Invalid::field(
-            field,
-            format!(
-                "{what} name {} is {} bytes, over the limit of {max}",
-                quote_short(name),
-                name.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The first name that appears twice, in body order.
 pub(super) fn first_duplicate<T>(entries: &[(String, T)]) -> Option<&str> {
     // Few entries (the usual case): compare pairwise, no allocation.
@@ -417,17 +396,92 @@ pub(super) fn first_duplicate<T>(entries: &[(String, T)]) -> Option<&str> {
         .map(|(name, _)| name.as_str())
 }
 
-/// Reads `features` into the context's scratch vector.
-struct FeatureFields<'a> {
-    limits: &'a MlDecodeLimits,
-    out: &'a mut Vec<(String, FeatureValue)>,
+/// The values of an object of named entries: `features` (name → value) and `probabilities`
+/// (class → number).
+trait Entry: Sized {
+    /// The field that holds the object.
+    const FIELD: &'static str;
+    /// What an entry's name is, in messages.
+    const NAME: &'static str;
+    /// What the object maps, in messages.
+    const MAPPING: &'static str;
+    /// The entry's value, or what is wrong with it.
+    fn read(v: Scalar<'_>, limits: &MlDecodeLimits) -> Result<Self, String>;
 }
 
-impl<'de> Fields<'de> for FeatureFields<'_> {
+impl Entry for FeatureValue {
+    const FIELD: &'static str = "features";
+    const NAME: &'static str = "feature";
+    const MAPPING: &'static str = "feature names to values";
+
+    fn read(v: Scalar<'_>, limits: &MlDecodeLimits) -> Result<Self, String> {
+        Ok(match v {
+            Scalar::Null => FeatureValue::Missing,
+            Scalar::Bool(b) => FeatureValue::Bool(b),
+            Scalar::I64(n) => FeatureValue::Number(n as f64),
+            Scalar::U64(n) => FeatureValue::Number(n as f64),
+            Scalar::F64(f) => FeatureValue::Number(f),
+            Scalar::Str(s) if s.len() > limits.max_string_bytes => {
+                return Err(format!(
+                    "is {} bytes, over the limit of {}",
+                    s.len(),
+                    limits.max_string_bytes
+                ))
+            }
+            Scalar::Str(s) => FeatureValue::Text(s.into_owned()),
+            other @ (Scalar::Array | Scalar::Object) => {
+                return Err(format!(
+                    "must be a number, string, bool or null, got {}",
+                    describe(&other)
+                ))
+            }
+        })
+    }
+}
+
+impl Entry for f64 {
+    const FIELD: &'static str = "probabilities";
+    const NAME: &'static str = "class";
+    const MAPPING: &'static str = "class names to numbers";
+
+    fn read(v: Scalar<'_>, _: &MlDecodeLimits) -> Result<Self, String> {
+        number(&v)?.ok_or_else(|| "must be a number, got null".to_owned())
+    }
+}
+
+/// Reads the object of a `T` field into `out` (for features, the context's scratch vector);
+/// `null` is absent, another non-object a type error.
+fn entries<'de, A: MapAccess<'de>, T: Entry>(
+    map: &mut A,
+    limits: &MlDecodeLimits,
+    out: &mut Vec<(String, T)>,
+) -> Result<Result<(), Invalid>, A::Error> {
+    Ok(
+        match map.next_value_seed(ObjectOr(Entries { limits, out }))? {
+            Ok(read) => read,
+            Err(Scalar::Null) => Ok(()),
+            Err(other) => Err(Invalid::field(
+                T::FIELD,
+                format!(
+                    "must be an object mapping {}, got {}",
+                    T::MAPPING,
+                    describe(&other)
+                ),
+            )),
+        },
+    )
+}
+
+/// The entries of one object; after the first bad one the rest are skipped.
+struct Entries<'a, T> {
+    limits: &'a MlDecodeLimits,
+    out: &'a mut Vec<(String, T)>,
+}
+
+impl<'de, T: Entry> Fields<'de> for Entries<'_, T> {
     type Value = Result<(), Invalid>;
 
     fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let limits = self.limits;
         let mut bad = None;
         while let Some(Key(name)) = map.next_key()? {
             if bad.is_some() {
@@ -435,7 +489,7 @@ impl<'de> Fields<'de> for FeatureFields<'_> {
                 continue;
             }
             let value: Scalar<'de> = map.next_value()?;
-            match feature(name, value, self.out.len(), limits) {
+            match entry(name, value, self.out.len(), self.limits) {
                 Ok(entry) => self.out.push(entry),
                 Err(e) => bad = Some(e),
             }
@@ -445,7 +499,7 @@ impl<'de> Fields<'de> for FeatureFields<'_> {
         }
         Ok(match first_duplicate(self.out) {
             Some(dup) => Err(Invalid::field(
-                format!("features.{dup}"),
+                format!("{}.{dup}", T::FIELD),
                 "appears more than once",
             )),
             None => Ok(()),
@@ -453,148 +507,97 @@ impl<'de> Fields<'de> for FeatureFields<'_> {
     }
 }
 
-fn feature(
+/// One entry, the `count`-th of its object: its name checked, then its value.
+fn entry<T: Entry>(
     name: Cow<'_, str>,
     value: Scalar<'_>,
     count: usize,
     limits: &MlDecodeLimits,
-) -> Result<(String, FeatureValue), Invalid> {
-    check_name("features", "feature", &name, limits.max_name_bytes)?;
+) -> Result<(String, T), Invalid> {
+    let max = limits.max_name_bytes;
+    if name.is_empty() {
+        return Err(Invalid::field(
+            T::FIELD,
+            format!("{} names must not be empty", T::NAME),
+        ));
+    }
+    if name.len() > max {
+        return Err(Invalid::field(
+            T::FIELD,
+            format!(
+                "{} name {} is {} bytes, over the limit of {max}",
+                T::NAME,
+                quote_short(&name),
+                name.len()
+            ),
+        ));
+    }
     if count >= limits.max_features_per_event {
         return Err(Invalid::field(
-            "features",
+            T::FIELD,
             format!(
                 "has more than {} entries, over the limit per event",
                 limits.max_features_per_event
             ),
         ));
     }
-    let v = match value {
-        Scalar::Null => FeatureValue::Missing,
-        Scalar::Bool(b) => FeatureValue::Bool(b),
-        Scalar::I64(n) => FeatureValue::Number(n as f64),
-        Scalar::U64(n) => FeatureValue::Number(n as f64),
-        Scalar::F64(f) => FeatureValue::Number(f),
-        Scalar::Str(s) if s.len() > limits.max_string_bytes => {
-            return Err(Invalid::field(
-                format!("features.{name}"),
-                format!(
-                    "is {} bytes, over the limit of {}",
-                    s.len(),
-                    limits.max_string_bytes
-                ),
-            ))
-        }
-        Scalar::Str(s) => FeatureValue::Text(s.into_owned()),
-        other @ (Scalar::Array | Scalar::Object) => {
-            return Err(Invalid::field(
-                format!("features.{name}"),
-                format!(
-                    "must be a number, string, bool or null, got {}",
-                    describe(&other)
-                ),
-            ))
-        }
-    };
-    Ok((name.into_owned(), v))
-}
-
-/// Reads `probabilities`.
-struct ProbabilityFields<'a> {
-    limits: &'a MlDecodeLimits,
-    out: &'a mut Vec<(String, f64)>,
-}
-
-impl<'de> Fields<'de> for ProbabilityFields<'_> {
-    type Value = Result<(), Invalid>;
-
-    fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let limits = self.limits;
-        let mut bad = None;
-        while let Some(Key(class)) = map.next_key()? {
-            if bad.is_some() {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let value: Scalar<'de> = map.next_value()?;
-            match probability(class, &value, self.out.len(), limits) {
-                Ok(entry) => self.out.push(entry),
-                Err(e) => bad = Some(e),
-            }
-        }
-        if let Some(e) = bad {
-            return Ok(Err(e));
-        }
-        Ok(match first_duplicate(self.out) {
-            Some(dup) => Err(Invalid::field(
-                format!("probabilities.{dup}"),
-                "appears more than once",
-            )),
-            None => Ok(()),
-        })
-    }
-}
-
-fn probability(
-    class: Cow<'_, str>,
-    value: &Scalar<'_>,
-    count: usize,
-    limits: &MlDecodeLimits,
-) -> Result<(String, f64), Invalid> {
-    check_name("probabilities", "class", &class, limits.max_name_bytes)?;
-    if count >= limits.max_features_per_event {
-        return Err(Invalid::field(
-            "probabilities",
-            format!(
-                "has more than {} entries, over the limit per event",
-                limits.max_features_per_event
-            ),
-        ));
-    }
-    match number(value) {
-        Ok(Some(p)) => Ok((class.into_owned(), p)),
-        Ok(None) => Err(Invalid::field(
-            format!("probabilities.{class}"),
-            "must be a number, got null",
-        )),
-        Err(msg) => Err(Invalid::field(format!("probabilities.{class}"), msg)),
-    }
-}
-
-/// An object-valued field: `null` is absent, another non-object is a type error.
-fn object_field(
-    field: &'static str,
-    what: &str,
-    got: Result<Result<(), Invalid>, Scalar<'_>>,
-) -> Result<(), Invalid> {
-    match got {
-        Ok(r) => r,
-        Err(Scalar::Null) => Ok(()),
-        Err(other) => Err(Invalid::field(
-            field,
-            format!("must be an object mapping {what}, got {}", describe(&other)),
-        )),
+    match T::read(value, limits) {
+        Ok(v) => Ok((name.into_owned(), v)),
+        Err(message) => Err(Invalid::field(format!("{}.{name}", T::FIELD), message)),
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The two event objects.
 
-/// Fields of a prediction event, by the bit that marks them seen.
-#[derive(Clone, Copy)]
-enum PField {
-    Model = 1,
-    Version = 2,
-    Id = 4,
-    Timestamp = 8,
-    Features = 16,
-    Prediction = 32,
-    Score = 64,
-    Probabilities = 128,
-    Label = 256,
+/// A known field of an event object.
+trait EventField: Copy {
+    fn from_key(key: &str) -> Option<Self>;
+    /// The bit that marks the field seen.
+    fn bit(self) -> u16;
 }
 
-impl PField {
+/// The next known field of an event object, marked seen. Unknown fields are skipped (forward
+/// compatibility), and so is everything after the first error (`bad`); a field seen twice
+/// becomes that error.
+fn next_field<'de, A: MapAccess<'de>, F: EventField>(
+    map: &mut A,
+    seen: &mut u16,
+    bad: &mut Option<Invalid>,
+) -> Result<Option<F>, A::Error> {
+    while let Some(Key(key)) = map.next_key()? {
+        let field = match F::from_key(&key) {
+            Some(f) if bad.is_none() => f,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+        };
+        if *seen & field.bit() != 0 {
+            map.next_value::<IgnoredAny>()?;
+            *bad = Some(Invalid::field(key.into_owned(), "appears more than once"));
+            continue;
+        }
+        *seen |= field.bit();
+        return Ok(Some(field));
+    }
+    Ok(None)
+}
+
+#[derive(Clone, Copy)]
+enum PField {
+    Model,
+    Version,
+    Id,
+    Timestamp,
+    Features,
+    Prediction,
+    Score,
+    Probabilities,
+    Label,
+}
+
+impl EventField for PField {
     fn from_key(key: &str) -> Option<Self> {
         Some(match key {
             "model" => PField::Model,
@@ -608,6 +611,10 @@ impl PField {
             "label" => PField::Label,
             _ => return None,
         })
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
@@ -630,24 +637,9 @@ impl<'de> Fields<'de> for PredictionFields<'_, '_> {
         let mut score = None;
         let mut probabilities = Vec::new();
         let mut label = None;
-        let mut seen = 0u16;
-        let mut bad: Option<Invalid> = None;
-        while let Some(Key(key)) = map.next_key()? {
-            let field = match PField::from_key(&key) {
-                Some(f) if bad.is_none() => f,
-                // Unknown fields are ignored (forward compatibility); after an error the rest
-                // is only skipped.
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            if seen & field as u16 != 0 {
-                map.next_value::<IgnoredAny>()?;
-                bad = Some(Invalid::field(key.into_owned(), "appears more than once"));
-                continue;
-            }
-            seen |= field as u16;
+        let mut seen = 0;
+        let mut bad = None;
+        while let Some(field) = next_field::<_, PField>(&mut map, &mut seen, &mut bad)? {
             let r = match field {
                 PField::Model => name("model", map.next_value()?, limits).map(|v| model = Some(v)),
                 PField::Version => {
@@ -655,13 +647,7 @@ impl<'de> Fields<'de> for PredictionFields<'_, '_> {
                 }
                 PField::Id => id(map.next_value()?, limits).map(|v| id_ = v),
                 PField::Timestamp => timestamp(map.next_value()?).map(|v| ts = v),
-                PField::Features => {
-                    let got = map.next_value_seed(ObjectOr(FeatureFields {
-                        limits,
-                        out: &mut ctx.features,
-                    }))?;
-                    object_field("features", "feature names to values", got)
-                }
+                PField::Features => entries(&mut map, limits, &mut ctx.features)?,
                 PField::Prediction => match map.next_value()? {
                     Scalar::Null => Err(Invalid::field(
                         "prediction",
@@ -672,13 +658,7 @@ impl<'de> Fields<'de> for PredictionFields<'_, '_> {
                 PField::Score => number(&map.next_value()?)
                     .map(|v| score = v)
                     .map_err(|m| Invalid::field("score", m)),
-                PField::Probabilities => {
-                    let got = map.next_value_seed(ObjectOr(ProbabilityFields {
-                        limits,
-                        out: &mut probabilities,
-                    }))?;
-                    object_field("probabilities", "class names to numbers", got)
-                }
+                PField::Probabilities => entries(&mut map, limits, &mut probabilities)?,
                 PField::Label => outcome("label", map.next_value()?, limits).map(|v| label = v),
             };
             if let Err(e) = r {
@@ -709,13 +689,28 @@ impl<'de> Fields<'de> for PredictionFields<'_, '_> {
     }
 }
 
-/// Fields of a label event, by the bit that marks them seen.
 #[derive(Clone, Copy)]
 enum LField {
-    Model = 1,
-    Id = 2,
-    Label = 4,
-    Timestamp = 8,
+    Model,
+    Id,
+    Label,
+    Timestamp,
+}
+
+impl EventField for LField {
+    fn from_key(key: &str) -> Option<Self> {
+        Some(match key {
+            "model" => LField::Model,
+            "id" => LField::Id,
+            "label" => LField::Label,
+            "timestamp" => LField::Timestamp,
+            _ => return None,
+        })
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
 }
 
 struct LabelFields<'c, 'l> {
@@ -731,25 +726,9 @@ impl<'de> Fields<'de> for LabelFields<'_, '_> {
         let mut id_ = None;
         let mut label = None;
         let mut ts = None;
-        let mut seen = 0u8;
-        let mut bad: Option<Invalid> = None;
-        while let Some(Key(key)) = map.next_key()? {
-            let field = match key.as_ref() {
-                "model" if bad.is_none() => LField::Model,
-                "id" if bad.is_none() => LField::Id,
-                "label" if bad.is_none() => LField::Label,
-                "timestamp" if bad.is_none() => LField::Timestamp,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            if seen & field as u8 != 0 {
-                map.next_value::<IgnoredAny>()?;
-                bad = Some(Invalid::field(key.into_owned(), "appears more than once"));
-                continue;
-            }
-            seen |= field as u8;
+        let mut seen = 0;
+        let mut bad = None;
+        while let Some(field) = next_field::<_, LField>(&mut map, &mut seen, &mut bad)? {
             let r = match field {
                 LField::Model => match map.next_value()? {
                     Scalar::Null => Ok(()),

@@ -73,7 +73,6 @@ mod event;
 mod json;
 mod otlp_json;
 mod otlp_logs;
-mod rfc3339;
 
 #[cfg(test)]
 mod tests;
@@ -236,15 +235,15 @@ impl<'l, T> Collector<'l, T> {
         }
     }
 
-    /// Whether event number `index` (1-based) is past the per-body limit; if so, reports it as
-    /// the end of what is read.
-    fn over_event_limit(&mut self, line: usize, index: usize) -> bool {
+    /// Whether event number `index` (1-based) is past the per-body limit; if so, reports it
+    /// (at the line `line` finds) as the end of what is read.
+    fn over_event_limit(&mut self, line: impl FnOnce() -> usize, index: usize) -> bool {
         if index <= self.limits.max_events_per_body {
             return false;
         }
         let limit = self.limits.max_events_per_body;
         self.error(
-            line,
+            line(),
             index,
             Invalid::event(format!(
                 "more than {limit} events in one body; this event and the rest were not read"

@@ -16,7 +16,7 @@ use vigil_model::ml::{FeatureValue, Outcome, PredictionEvent};
 
 use super::event::first_duplicate;
 use super::{otlp_json, quote_short, Collector, Invalid, MlDecodeLimits, MlDecoded};
-use crate::CodecError;
+use crate::{wire_budget, CodecError};
 
 /// The protocol name in errors.
 const PROTOCOL: &str = "otlp_logs";
@@ -38,23 +38,29 @@ const FEATURE: &str = "ml.feature.";
 ///
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid request in the chosen encoding (for
-/// OTLP/JSON the message names the JSON path). Invalid ML events are not errors here: they are
+/// OTLP/JSON the message names the JSON path); [`CodecError::TooLarge`] when a protobuf body
+/// would decode into more than 16× its size plus 64 MiB of memory (estimated on the wire before
+/// prost decodes it, as for OTLP metrics). Invalid ML events are not errors here: they are
 /// reported in [`MlDecoded::errors`].
 pub fn decode_otlp_logs(
     body: &[u8],
     json: bool,
     limits: &MlDecodeLimits,
 ) -> Result<MlDecoded<PredictionEvent>, CodecError> {
+    let invalid = |reason: String| CodecError::Decode {
+        protocol: PROTOCOL,
+        reason,
+    };
     let req = if json {
-        otlp_json::parse(body).map_err(|e| CodecError::Decode {
-            protocol: PROTOCOL,
-            reason: e.to_string(),
-        })?
+        otlp_json::parse(body).map_err(|e| invalid(e.to_string()))?
     } else {
-        ExportLogsServiceRequest::decode(body).map_err(|e| CodecError::Decode {
-            protocol: PROTOCOL,
-            reason: e.to_string(),
-        })?
+        wire_budget::check(
+            &wire_budget::EXPORT_LOGS_SERVICE_REQUEST,
+            body,
+            "decoded OTLP logs protobuf request (estimated from the wire, counting stopped past \
+             the limit)",
+        )?;
+        ExportLogsServiceRequest::decode(body).map_err(|e| invalid(e.to_string()))?
     };
     Ok(decode_otlp_log_events(&req, limits))
 }
@@ -284,21 +290,19 @@ fn event(
         None => None,
         Some(kv) => Some(finite(kv)?),
     };
-    if a.probabilities.len() > limits.max_features_per_event
-        || a.features.len() > limits.max_features_per_event
-    {
-        let (field, n) = if a.features.len() > limits.max_features_per_event {
-            ("ml.feature.*", a.features.len())
-        } else {
-            ("ml.probability.*", a.probabilities.len())
-        };
-        return Err(Invalid::field(
-            field,
-            format!(
-                "{n} attributes, over the limit of {} per event",
-                limits.max_features_per_event
-            ),
-        ));
+    for (field, n) in [
+        ("ml.feature.*", a.features.len()),
+        ("ml.probability.*", a.probabilities.len()),
+    ] {
+        if n > limits.max_features_per_event {
+            return Err(Invalid::field(
+                field,
+                format!(
+                    "{n} attributes, over the limit of {} per event",
+                    limits.max_features_per_event
+                ),
+            ));
+        }
     }
     let mut probabilities = Vec::with_capacity(a.probabilities.len());
     for &(class, kv) in &a.probabilities {
@@ -331,9 +335,10 @@ fn event(
         version,
         id,
         // u64 nanoseconds / 10^6 always fits in i64.
-        timestamp_ms: (time_ns != 0)
-            .then(|| i64::try_from(time_ns / 1_000_000).ok())
-            .flatten(),
+        timestamp_ms: match time_ns {
+            0 => None,
+            t => i64::try_from(t / 1_000_000).ok(),
+        },
         features,
         prediction,
         score,

@@ -1,10 +1,12 @@
 //! Tests of the JSON event decoders: fields, framing, line numbers, every error message, limits.
-//! OTLP logs and the property tests are in `tests/`.
+//! OTLP logs, the property tests, and framing edge cases (bodies not all UTF-8, one-line arrays)
+//! are in `tests/`.
 
 use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 
 use super::{decode_labels, decode_predictions, EventError, MlDecodeLimits, MlDecoded};
 
+mod framing;
 mod otlp;
 mod props;
 

@@ -12,6 +12,10 @@
 //! failing, and `"asDouble": "NaN"` — which is how Go's OTLP/JSON encoders write NaN — or
 //! `"asDouble": "1.5"` silently drops the value. The walker below fails loudly instead, naming
 //! the JSON path. Exemplars are skipped unread because nothing downstream stores them.
+//!
+//! The start of a request ([`parse_object`]) and the readers of objects, fields, lists,
+//! `uint64` and `KeyValue` (with its `AnyValue`) are `pub(crate)`: `crate::ml` reads OTLP/JSON
+//! logs with them, so that both signals accept and refuse the same JSON.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -30,7 +34,7 @@ use super::value::base64_decode;
 
 /// Where in the document something was wrong, and what.
 #[derive(Debug)]
-pub(super) struct JsonError {
+pub(crate) struct JsonError {
     /// Path segments, innermost first (pushed while unwinding).
     path: Vec<String>,
     reason: String,
@@ -60,7 +64,7 @@ impl std::fmt::Display for JsonError {
     }
 }
 
-type Result<T> = std::result::Result<T, JsonError>;
+pub(crate) type Result<T> = std::result::Result<T, JsonError>;
 
 trait At<T> {
     /// Adds a path segment to an error on the way out.
@@ -78,12 +82,21 @@ impl<T> At<T> for Result<T> {
 
 /// Parses an OTLP/JSON `ExportMetricsServiceRequest`.
 pub(super) fn parse(body: &[u8]) -> Result<ExportMetricsServiceRequest> {
+    parse_object(body, |obj| {
+        Ok(ExportMetricsServiceRequest {
+            resource_metrics: list(obj, "resourceMetrics", resource_metrics)?,
+        })
+    })
+}
+
+/// Reads `body` as JSON whose top level must be an object, and hands that object to `read`.
+pub(crate) fn parse_object<T>(
+    body: &[u8],
+    read: impl FnOnce(&Map<String, Value>) -> Result<T>,
+) -> Result<T> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| JsonError::new(format!("invalid JSON: {e}")))?;
-    let obj = object(&doc)?;
-    Ok(ExportMetricsServiceRequest {
-        resource_metrics: list(obj, "resourceMetrics", resource_metrics)?,
-    })
+    read(object(&doc)?)
 }
 
 fn describe(v: &Value) -> String {
@@ -101,7 +114,7 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn object(v: &Value) -> Result<&Map<String, Value>> {
+pub(crate) fn object(v: &Value) -> Result<&Map<String, Value>> {
     v.as_object()
         .ok_or_else(|| JsonError::new(format!("expected an object, got {}", describe(v))))
 }
@@ -111,7 +124,7 @@ fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
-fn field<'a, T>(
+pub(crate) fn field<'a, T>(
     obj: &'a Map<String, Value>,
     key: &'static str,
     f: impl FnOnce(&'a Value) -> Result<T>,
@@ -122,7 +135,7 @@ fn field<'a, T>(
     }
 }
 
-fn list<'a, T>(
+pub(crate) fn list<'a, T>(
     obj: &'a Map<String, Value>,
     key: &'static str,
     f: impl Fn(&'a Value) -> Result<T>,
@@ -157,7 +170,7 @@ fn boolean(v: &Value) -> Result<bool> {
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
-fn uint64(v: &Value) -> Result<u64> {
+pub(crate) fn uint64(v: &Value) -> Result<u64> {
     let n = match v {
         Value::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
@@ -282,7 +295,7 @@ fn scope(v: &Value) -> Result<InstrumentationScope> {
     })
 }
 
-fn key_value(v: &Value) -> Result<KeyValue> {
+pub(crate) fn key_value(v: &Value) -> Result<KeyValue> {
     let o = object(v)?;
     Ok(KeyValue {
         key: field(o, "key", string)?.unwrap_or_default(),

@@ -17,13 +17,13 @@
 //! through OTLP partial success, never silently dropped. `docs/otlp.md` lists the rules.
 
 mod convert;
-mod json;
+pub(crate) mod json;
 mod name;
 mod response;
 mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prost::Message;

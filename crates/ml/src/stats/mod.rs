@@ -26,8 +26,8 @@ pub mod ztest;
 
 pub use anderson::{anderson_ksamp_sorted, AndersonDarling};
 pub use binning::{
-    category_counts, evidently_numerical, sturges_pooled, value_bins, Binned, BinningMode,
-    CategoryCounts,
+    category_counts, evidently_numerical, sturges_pooled, uses_sturges, value_bins, Binned,
+    BinningMode, CategoryCounts,
 };
 pub use chisquare::{chisquare_counts, ChiSquare};
 pub use distance::{

@@ -9,8 +9,12 @@
 //! `-0.0` is turned into `+0.0` while cleaning: pandas and numpy compare them equal, and doing
 //! so up front lets the radix sort and run detection agree with `==`.
 
-/// Below this length a comparison sort beats the radix sort's fixed costs.
-const RADIX_MIN_LEN: usize = 512;
+/// The radix sort is used for lengths in `RADIX_MIN_LEN..=RADIX_MAX_LEN` only. On the keys of
+/// normal samples it takes 0.70 ms for 70k values, std's `sort_unstable` 0.78 ms; below ~40k its
+/// fixed costs lose (2× at 5k), and above ~300k its 2048-way scatter outgrows the caches and
+/// loses too (11 ms against 8.5 ms at 600k, 19 against 15 at 1M).
+const RADIX_MIN_LEN: usize = 1 << 15;
+const RADIX_MAX_LEN: usize = 1 << 18;
 
 /// Digit width of the LSD radix sort: 6 passes of 11 bits cover 64.
 const RADIX_BITS: u32 = 11;
@@ -33,9 +37,9 @@ pub fn clean_sorted(values: &[Option<f64>]) -> Vec<f64> {
 
 /// Sorts finite floats ascending.
 ///
-/// A least-significant-digit radix sort of the order-preserving bit patterns for long slices
-/// (about twice as fast as a comparison sort at 100k values), a comparison sort for short ones.
-/// NaN sorts by `total_cmp`'s rules; callers pass finite values.
+/// Sorts the order-preserving bit patterns as integers: about twice as fast as sorting the
+/// floats with `total_cmp` at 100k values. NaN sorts by `total_cmp`'s rules; callers pass finite
+/// values.
 pub fn sort_f64(values: &mut [f64]) {
     let keys = sort_keys(values.iter().map(|&x| order_key(x)).collect());
     for (v, k) in values.iter_mut().zip(keys) {
@@ -43,9 +47,11 @@ pub fn sort_f64(values: &mut [f64]) {
     }
 }
 
-/// Sorts order keys; returns the buffer holding the result.
+/// Sorts order keys; returns the buffer holding the result. A least-significant-digit radix
+/// sort for the lengths where it wins, std's sort otherwise (equal keys are equal bits, so the
+/// two give the same result).
 fn sort_keys(mut keys: Vec<u64>) -> Vec<u64> {
-    if keys.len() < RADIX_MIN_LEN {
+    if !(RADIX_MIN_LEN..=RADIX_MAX_LEN).contains(&keys.len()) {
         keys.sort_unstable();
         return keys;
     }
@@ -251,10 +257,10 @@ pub(crate) fn sum(values: impl IntoIterator<Item = f64>) -> f64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn radix_sort_matches_comparison_sort() {
+    /// `len` awkward values: huge, tiny, integers, ordinary, with ±0 and the extremes.
+    fn awkward(len: usize) -> Vec<f64> {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut v: Vec<f64> = (0..5000)
+        let mut v: Vec<f64> = (0..len)
             .map(|i| {
                 state ^= state << 13;
                 state ^= state >> 7;
@@ -271,10 +277,32 @@ mod tests {
         v.push(0.0);
         v.push(f64::MIN_POSITIVE);
         v.push(-f64::MAX);
+        v
+    }
+
+    #[test]
+    fn radix_sort_matches_comparison_sort() {
+        let mut v = awkward(5000);
         let mut expected = v.clone();
         expected.sort_unstable_by(f64::total_cmp);
         sort_f64(&mut v);
         assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn every_sort_length_class_matches_comparison_sort() {
+        for len in [
+            RADIX_MIN_LEN - 4,
+            RADIX_MIN_LEN - 3,
+            RADIX_MAX_LEN - 3,
+            RADIX_MAX_LEN - 2,
+        ] {
+            let mut v = awkward(len);
+            let mut expected = v.clone();
+            expected.sort_unstable_by(f64::total_cmp);
+            sort_f64(&mut v);
+            assert!(v == expected, "length {}", len + 3);
+        }
     }
 
     #[test]

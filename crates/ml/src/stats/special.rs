@@ -10,7 +10,7 @@
 use std::f64::consts::{FRAC_2_SQRT_PI, PI};
 
 /// `ln(2π)/2`.
-const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// Relative accuracy the series and continued fractions iterate to.
 const EPS: f64 = 1e-17;
@@ -18,6 +18,9 @@ const EPS: f64 = 1e-17;
 /// Iteration cap for the series and continued fractions; generous, they converge in
 /// O(√a) steps.
 const MAX_ITER: usize = 1_000_000;
+
+/// Stands in for a zero denominator in the continued fractions (modified Lentz).
+const TINY: f64 = 1e-300;
 
 /// The error function.
 pub fn erf(x: f64) -> f64 {
@@ -63,21 +66,27 @@ fn erf_series(x: f64) -> f64 {
 }
 
 /// `erfc(x)` for `x ≥ 2` from the continued fraction
-/// `e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))` (modified Lentz).
+/// `e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))`.
 fn erfc_cf(x: f64) -> f64 {
-    let tiny = 1e-300;
-    let mut f = x;
-    let mut c = x;
-    let mut d = 0.0;
+    // f₀ = b₀ = x, then terms aₖ = k/2, bₖ = x.
+    let f = lentz(x, x, 0.0, |k| (k / 2.0, x));
+    (-x * x).exp() / (f * PI.sqrt())
+}
+
+/// Evaluates a continued fraction `… + a₁/(b₁ + a₂/(b₂ + …))` by the modified Lentz method,
+/// starting from the state `(f, c, d)` after its leading term and calling `term(k)` for
+/// `(aₖ, bₖ)`, k = 1, 2, …, until a step changes `f` by less than [`EPS`] relative (or
+/// [`MAX_ITER`] steps).
+fn lentz(mut f: f64, mut c: f64, mut d: f64, mut term: impl FnMut(f64) -> (f64, f64)) -> f64 {
     for k in 1..MAX_ITER {
-        let a = k as f64 / 2.0;
-        d = x + a * d;
-        if d.abs() < tiny {
-            d = tiny;
+        let (a, b) = term(k as f64);
+        d = b + a * d;
+        if d.abs() < TINY {
+            d = TINY;
         }
-        c = x + a / c;
-        if c.abs() < tiny {
-            c = tiny;
+        c = b + a / c;
+        if c.abs() < TINY {
+            c = TINY;
         }
         d = 1.0 / d;
         let delta = c * d;
@@ -86,7 +95,7 @@ fn erfc_cf(x: f64) -> f64 {
             break;
         }
     }
-    (-x * x).exp() / (f * PI.sqrt())
+    f
 }
 
 /// The standard normal CDF, computed as scipy's `ndtr` (cephes) does: `0.5 + 0.5·erf(x/√2)`
@@ -134,7 +143,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 
 /// `ln Γ(x) − ((x−½)·ln x − x + ln√(2π))` for `x ≥ 15`: Σ B₂ₖ/(2k(2k−1)x^(2k−1)), 7 terms
 /// (the 8th is below 1e-20 at x = 15).
-fn stirling_remainder(x: f64) -> f64 {
+pub(crate) fn stirling_remainder(x: f64) -> f64 {
     // B_2k / (2k (2k-1)) for k = 1..7.
     const C: [f64; 7] = [
         1.0 / 12.0,
@@ -218,32 +227,17 @@ fn gamma_p_series(a: f64, x: f64) -> f64 {
     (ln_gamma_prefactor(a, x) - a.ln()).exp() * sum
 }
 
-/// `Q(a, x)` by Legendre's continued fraction (modified Lentz), used for `x ≥ a + 1`.
+/// `Q(a, x)` by Legendre's continued fraction
+/// `1/(x+1−a − 1·(1−a)/(x+3−a − 2·(2−a)/(x+5−a − …)))`, used for `x ≥ a + 1`.
 fn gamma_q_cf(a: f64, x: f64) -> f64 {
-    let tiny = 1e-300;
+    // The leading 1/b₀ taken as the first step (Numerical Recipes' `gcf`): f = d = 1/b₀ and
+    // c = 1/TINY, then terms aᵢ = −i·(i−a), bᵢ = b₀ + 2i.
     let mut b = x + 1.0 - a;
-    let mut c = 1.0 / tiny;
-    let mut d = 1.0 / b;
-    let mut h = d;
-    for i in 1..MAX_ITER {
-        let fi = i as f64;
-        let an = -fi * (fi - a);
+    let first = 1.0 / b;
+    let h = lentz(first, 1.0 / TINY, first, |i| {
         b += 2.0;
-        d = an * d + b;
-        if d.abs() < tiny {
-            d = tiny;
-        }
-        c = b + an / c;
-        if c.abs() < tiny {
-            c = tiny;
-        }
-        d = 1.0 / d;
-        let delta = d * c;
-        h *= delta;
-        if (delta - 1.0).abs() < EPS {
-            break;
-        }
-    }
+        (-i * (i - a), b)
+    });
     ln_gamma_prefactor(a, x).exp() * h
 }
 

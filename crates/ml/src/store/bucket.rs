@@ -120,8 +120,16 @@ impl Bucket {
         }
     }
 
-    /// Offers one event (cells by feature index, `kinds` the schema's kinds) to the sample.
-    pub fn offer(&mut self, ts: i64, cells: &[(usize, Cell)], kinds: &[ColumnKind], cap: usize) {
+    /// Offers one event (cells by feature index) to the sample; `n_features` and `kind_of` are
+    /// the schema's, for columns of features this bucket has not seen yet.
+    pub fn offer(
+        &mut self,
+        ts: i64,
+        cells: &[(usize, Cell)],
+        n_features: usize,
+        kind_of: impl Fn(usize) -> Option<ColumnKind>,
+        cap: usize,
+    ) {
         self.seen += 1;
         let row = if self.ts.len() < cap {
             self.ts.push(ts);
@@ -145,11 +153,8 @@ impl Bucket {
             }
         };
         let rows = self.ts.len();
-        while self.cols.len() < kinds.len() {
-            let kind = kinds
-                .get(self.cols.len())
-                .copied()
-                .unwrap_or(ColumnKind::Numerical);
+        while self.cols.len() < n_features {
+            let kind = kind_of(self.cols.len()).unwrap_or(ColumnKind::Numerical);
             self.cols.push(Col::new(kind, rows));
         }
         for &(f, v) in cells {
@@ -281,7 +286,8 @@ mod tests {
             b.offer(
                 i,
                 &[(0, Cell::Num(i as f64)), (1, Cell::Cat(1))],
-                &KINDS,
+                2,
+                |f| KINDS.get(f).copied(),
                 100,
             );
         }
@@ -301,7 +307,13 @@ mod tests {
         // 100,000 events into 1,000 slots: each tenth of the stream keeps about 100 rows.
         let mut b = Bucket::new(7);
         for i in 0..100_000i64 {
-            b.offer(i, &[(0, Cell::Num(i as f64))], &KINDS[..1], 1_000);
+            b.offer(
+                i,
+                &[(0, Cell::Num(i as f64))],
+                1,
+                |f| KINDS.get(f).copied(),
+                1_000,
+            );
         }
         assert_eq!(b.ts.len(), 1_000);
         let mut deciles = [0u32; 10];
@@ -316,8 +328,14 @@ mod tests {
     #[test]
     fn a_late_feature_is_missing_for_earlier_rows() {
         let mut b = Bucket::new(0);
-        b.offer(1, &[(0, Cell::Num(1.0))], &KINDS[..1], 10);
-        b.offer(2, &[(0, Cell::Num(2.0)), (1, Cell::Cat(3))], &KINDS, 10);
+        b.offer(1, &[(0, Cell::Num(1.0))], 1, |f| KINDS.get(f).copied(), 10);
+        b.offer(
+            2,
+            &[(0, Cell::Num(2.0)), (1, Cell::Cat(3))],
+            2,
+            |f| KINDS.get(f).copied(),
+            10,
+        );
         match &b.cols[1] {
             Col::Cat(v) => assert_eq!(v, &vec![MISSING_CODE, 3]),
             Col::Num(_) => panic!("kind"),
@@ -328,7 +346,13 @@ mod tests {
     fn shrink_keeps_a_subset_in_order() {
         let mut b = Bucket::new(0);
         for i in 0..100 {
-            b.offer(i, &[(0, Cell::Num(i as f64))], &KINDS[..1], 1_000);
+            b.offer(
+                i,
+                &[(0, Cell::Num(i as f64))],
+                1,
+                |f| KINDS.get(f).copied(),
+                1_000,
+            );
         }
         b.shrink(10);
         assert_eq!(b.ts.len(), 10);

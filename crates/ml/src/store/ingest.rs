@@ -1,12 +1,15 @@
 //! Prediction and label events into the store.
 //!
-//! An event is checked whole before anything of it is kept, so a refused event leaves no
-//! sample, count or pending prediction behind (only categories it introduced may stay in a
-//! feature's dictionary, which has no visible effect).
+//! An event is checked whole (kinds, every limit) before anything of it is kept, so a refused
+//! event leaves nothing behind: no sample, count, feature, category or pending prediction.
+
+use std::borrow::Cow;
 
 use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 
+use super::schema::dict_full;
 use super::{Cell, ClassOutcome, ModelState, Pending, PerfWindow, Predicted};
+use crate::config::Limits;
 use crate::error::MlError;
 use crate::{ColumnKind, MlStore};
 
@@ -99,14 +102,113 @@ fn number_of(o: &Outcome, field: &str) -> Result<f64, MlError> {
     }
 }
 
+/// What one label adds to its window.
+enum Labelled {
+    Class(ClassOutcome),
+    /// Predicted and true value.
+    Reg(f64, f64),
+}
+
+/// The category text of a feature value (numbers as class texts, bools as `true`/`false`).
+fn category_text(v: &FeatureValue) -> Cow<'_, str> {
+    match v {
+        FeatureValue::Text(t) => Cow::Borrowed(t.as_str()),
+        FeatureValue::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        FeatureValue::Number(x) => Cow::Owned(Outcome::Number(*x).class_text().into_owned()),
+        FeatureValue::Missing => Cow::Borrowed(""),
+    }
+}
+
 impl ModelState {
+    /// The kind of feature `name`: as first seen, else as configured.
+    fn feature_kind(&self, name: &str) -> Option<ColumnKind> {
+        self.schema
+            .get_feature(name)
+            .map(|f| f.kind)
+            .or_else(|| self.cfg.features.get(name).and_then(|f| f.kind))
+    }
+
+    /// Checks an event against the model's kinds and limits without changing anything.
+    fn check_prediction(
+        &self,
+        e: &PredictionEvent,
+        classification: bool,
+        limits: &Limits,
+    ) -> Result<(), MlError> {
+        let mut new_features = 0usize;
+        for (name, value) in &e.features {
+            let known = self.schema.get_feature(name);
+            let Some(kind) = self.feature_kind(name).or_else(|| kind_of(value)) else {
+                continue;
+            };
+            if known.is_none() {
+                new_features += 1;
+            }
+            match (kind, value) {
+                (_, FeatureValue::Missing) => {}
+                (ColumnKind::Numerical, FeatureValue::Number(_)) => {}
+                (ColumnKind::Numerical, v) => {
+                    return Err(MlError::event(
+                        format!("features.{name}"),
+                        format!(
+                            "expected a number (the feature is numerical), got {}",
+                            value_name(v)
+                        ),
+                    ));
+                }
+                (ColumnKind::Categorical, v) => {
+                    let limit = limits.max_categories_per_feature;
+                    let text = category_text(v);
+                    if known.is_some_and(|f| f.dict.is_full_for(&text, limit)) {
+                        let err = dict_full(limit, &format!("feature {name:?}"), &text);
+                        return Err(MlError::event(format!("features.{name}"), err.to_string()));
+                    }
+                }
+            }
+        }
+        if self.schema.features.len() + new_features > limits.max_features_per_model {
+            return Err(MlError::Limit {
+                what: "features per model",
+                limit: limits.max_features_per_model,
+                detail: format!(" (model {:?})", self.name),
+            });
+        }
+        if !classification {
+            number_of(&e.prediction, "prediction")?;
+            if let Some(label) = &e.label {
+                number_of(label, "label")?;
+            }
+            return Ok(());
+        }
+        // Every class the event names must fit the class dictionary.
+        let mut new_classes: Vec<Cow<'_, str>> = Vec::new();
+        let named = std::iter::once(e.prediction.class_text())
+            .chain(e.label.iter().map(Outcome::class_text))
+            .chain(
+                e.probabilities
+                    .iter()
+                    .map(|(c, _)| Cow::Borrowed(c.as_str())),
+            );
+        for text in named {
+            if self.classes.get(&text).is_none() && !new_classes.contains(&text) {
+                if self.classes.len() + new_classes.len() >= limits.max_categories_per_feature {
+                    return Err(dict_full(
+                        limits.max_categories_per_feature,
+                        "classes",
+                        &text,
+                    ));
+                }
+                new_classes.push(text);
+            }
+        }
+        Ok(())
+    }
+
     fn add_prediction(
         &mut self,
         e: &PredictionEvent,
         now_ms: i64,
-        cat_limit: usize,
-        feat_limit: usize,
-        pending_limit: usize,
+        limits: &Limits,
     ) -> Result<Option<bool>, MlError> {
         let ts = e.timestamp_ms.unwrap_or(now_ms);
         let keep = self.cfg.retention_ms().max(self.cfg.label_horizon_ms);
@@ -114,120 +216,57 @@ impl ModelState {
         let classification = self
             .classification
             .unwrap_or_else(|| is_classification(&self.cfg, e));
+        self.check_prediction(e, classification, limits)?;
 
-        // Check everything before changing anything.
-        let mut new_features = 0usize;
-        for (name, value) in &e.features {
-            let field = || format!("features.{name}");
-            let known = self
-                .schema
-                .get(name)
-                .and_then(|i| self.schema.features.get(i))
-                .map(|f| f.kind);
-            let configured = self.cfg.features.get(name).and_then(|f| f.kind);
-            match (known.or(configured), kind_of(value)) {
-                (Some(ColumnKind::Numerical), Some(ColumnKind::Categorical)) => {
-                    return Err(MlError::event(
-                        field(),
-                        format!(
-                            "expected a number (the feature is numerical), got {}",
-                            value_name(value)
-                        ),
-                    ));
-                }
-                (None, None) => continue,
-                _ => {}
-            }
-            if known.is_none() {
-                new_features += 1;
-            }
-        }
-        if self.schema.features.len() + new_features > feat_limit {
-            return Err(MlError::Limit {
-                what: "features per model",
-                limit: feat_limit,
-                detail: format!(" (model {:?})", self.name),
-            });
-        }
-        if let (false, Some(label)) = (classification, &e.label) {
-            number_of(label, "label")?;
-        }
-        let predicted = if classification {
-            let text = match &e.prediction {
-                Outcome::Class(t) => t.clone(),
-                o @ Outcome::Number(_) => o.class_text().into_owned(),
-            };
-            Predicted::Class(self.classes.intern(&text, cat_limit, "classes")?)
-        } else {
-            Predicted::Number(number_of(&e.prediction, "prediction")?)
-        };
+        // Checked: from here on nothing fails, and everything is kept.
+        let cat_limit = limits.max_categories_per_feature;
         let mut cells = Vec::with_capacity(e.features.len());
         for (name, value) in &e.features {
-            let Some(kind) = self
-                .schema
-                .get(name)
-                .and_then(|i| self.schema.features.get(i))
-                .map(|f| f.kind)
-                .or_else(|| self.cfg.features.get(name).and_then(|f| f.kind))
-                .or_else(|| kind_of(value))
-            else {
+            let Some(kind) = self.feature_kind(name).or_else(|| kind_of(value)) else {
                 continue;
             };
-            let idx = self.schema.feature(name, || kind, feat_limit)?;
+            let Ok(idx) = self.schema.feature(name, || kind, usize::MAX) else {
+                continue;
+            };
             let cell = match (kind, value) {
                 (_, FeatureValue::Missing) => Cell::Missing,
                 (ColumnKind::Numerical, FeatureValue::Number(x)) if x.is_finite() => Cell::Num(*x),
                 (ColumnKind::Numerical, _) => Cell::Missing,
-                (ColumnKind::Categorical, v) => {
-                    let text = match v {
-                        FeatureValue::Text(t) => std::borrow::Cow::Borrowed(t.as_str()),
-                        FeatureValue::Bool(b) => {
-                            std::borrow::Cow::Borrowed(if *b { "true" } else { "false" })
-                        }
-                        FeatureValue::Number(x) => {
-                            std::borrow::Cow::Owned(Outcome::Number(*x).class_text().into_owned())
-                        }
-                        FeatureValue::Missing => std::borrow::Cow::Borrowed(""),
-                    };
-                    let Some(f) = self.schema.features.get_mut(idx) else {
-                        continue;
-                    };
-                    let what = format!("feature {name:?}");
-                    Cell::Cat(
-                        f.dict
-                            .intern(&text, cat_limit, &what)
-                            .map_err(|err| match err {
-                                MlError::Limit { .. } => {
-                                    MlError::event(format!("features.{name}"), err.to_string())
-                                }
-                                other => other,
-                            })?,
-                    )
-                }
+                (ColumnKind::Categorical, v) => self
+                    .schema
+                    .features
+                    .get_mut(idx)
+                    .and_then(|f| f.dict.intern(&category_text(v), cat_limit))
+                    .map_or(Cell::Missing, Cell::Cat),
             };
             cells.push((idx, cell));
         }
-        let mut probabilities = Vec::with_capacity(e.probabilities.len());
-        for (class, p) in &e.probabilities {
-            probabilities.push((self.classes.intern(class, cat_limit, "classes")?, *p));
-        }
+        let predicted = if classification {
+            let code = self.classes.intern(&e.prediction.class_text(), cat_limit);
+            Predicted::Class(code.unwrap_or(u32::MAX))
+        } else {
+            Predicted::Number(number_of(&e.prediction, "prediction")?)
+        };
+        let probabilities: Box<[(u32, f64)]> = e
+            .probabilities
+            .iter()
+            .filter_map(|(class, p)| Some((self.classes.intern(class, cat_limit)?, *p)))
+            .collect();
         let positive = self.classes.get(&self.cfg.positive_class);
         let score = e.score.or_else(|| {
-            positive.and_then(|pc| {
-                probabilities
-                    .iter()
-                    .find(|(c, _)| *c == pc)
-                    .map(|(_, p)| *p)
-            })
+            let pc = positive?;
+            probabilities
+                .iter()
+                .find(|(c, _)| *c == pc)
+                .map(|(_, p)| *p)
         });
 
-        // Keep it.
         self.classification = Some(classification);
-        let kinds = self.kinds();
-        let cap = self.cfg.bucket_cap();
+        let cap = self.cfg.cap_for(ts, now_ms);
         let interval = self.cfg.interval_ms.max(1);
         let pw = self.cfg.performance_window_ms.max(1);
         let vi = self.version_index(&e.version);
+        let features = &self.schema.features;
         let Some(v) = self.versions.get_mut(vi) else {
             return Ok(None);
         };
@@ -235,7 +274,13 @@ impl ModelState {
         v.buckets
             .entry(start)
             .or_insert_with(|| super::Bucket::new(start))
-            .offer(ts, &cells, &kinds, cap);
+            .offer(
+                ts,
+                &cells,
+                features.len(),
+                |f| features.get(f).map(|x| x.kind),
+                cap,
+            );
         v.newest_ms = v.newest_ms.max(ts);
         let t = &mut v.totals;
         t.predictions += 1;
@@ -257,7 +302,7 @@ impl ModelState {
             version: vi,
             predicted,
             score,
-            probabilities: probabilities.into_boxed_slice(),
+            probabilities,
         };
         if let Some(label) = &e.label {
             return self
@@ -265,10 +310,8 @@ impl ModelState {
                 .map(|()| Some(true));
         }
         if let Some(id) = &e.id {
-            while self.pending.len() >= pending_limit {
-                if self.pending_order.is_empty() {
-                    break;
-                }
+            while self.pending.len() >= limits.max_pending_labels && !self.pending_order.is_empty()
+            {
                 self.evict_front();
             }
             self.pending.insert(id.clone(), pending);
@@ -277,60 +320,59 @@ impl ModelState {
         Ok(None)
     }
 
-    /// Adds a labelled prediction to its window.
+    /// Adds a labelled prediction to the window of its prediction time.
     fn apply_label(
         &mut self,
         p: &Pending,
         label: &Outcome,
         cat_limit: usize,
     ) -> Result<(), MlError> {
-        let pw = self.cfg.performance_window_ms.max(1);
         let classification = self.classification.unwrap_or(true);
-        let outcome = match (&p.predicted, classification) {
+        let labelled = match (&p.predicted, classification) {
             (Predicted::Class(pred), true) => {
                 let text = label.class_text();
-                let truth = self.classes.intern(&text, cat_limit, "classes")?;
+                let truth = self
+                    .classes
+                    .intern(&text, cat_limit)
+                    .ok_or_else(|| dict_full(cat_limit, "classes", &text))?;
                 let positive = self.positive_class();
-                ClassOutcome {
+                let truth_probability = if p.probabilities.is_empty() {
+                    match (p.score, positive) {
+                        (Some(s), Some(pos)) if self.classes.len() <= 2 => {
+                            Some(if truth == pos { s } else { 1.0 - s })
+                        }
+                        _ => None,
+                    }
+                } else {
+                    Some(
+                        p.probabilities
+                            .iter()
+                            .find(|(c, _)| *c == truth)
+                            .map_or(0.0, |(_, x)| *x),
+                    )
+                };
+                let outcome = ClassOutcome {
                     predicted: *pred,
                     truth,
                     positive_score: p.score,
                     truth_is_positive: positive == Some(truth),
-                    truth_probability: if p.probabilities.is_empty() {
-                        match (p.score, positive) {
-                            (Some(s), Some(pos)) if self.classes.len() <= 2 => {
-                                Some(if truth == pos { s } else { 1.0 - s })
-                            }
-                            _ => None,
-                        }
-                    } else {
-                        Some(
-                            p.probabilities
-                                .iter()
-                                .find(|(c, _)| *c == truth)
-                                .map_or(0.0, |(_, x)| *x),
-                        )
-                    },
-                }
-            }
-            (Predicted::Number(pred), _) => {
-                let truth = number_of(label, "label")?;
-                let Some(v) = self.versions.get_mut(p.version) else {
-                    return Ok(());
+                    truth_probability,
                 };
-                v.perf
-                    .entry(p.ts.div_euclid(pw) * pw)
-                    .or_insert_with(|| PerfWindow::new(false))
-                    .add_reg(*pred, truth);
-                return Ok(());
+                Labelled::Class(outcome)
             }
+            (Predicted::Number(pred), _) => Labelled::Reg(*pred, number_of(label, "label")?),
             (Predicted::Class(_), false) => return Ok(()),
         };
+        let pw = self.cfg.performance_window_ms.max(1);
         if let Some(v) = self.versions.get_mut(p.version) {
-            v.perf
+            let w = v
+                .perf
                 .entry(p.ts.div_euclid(pw) * pw)
-                .or_insert_with(|| PerfWindow::new(true))
-                .add_class(outcome);
+                .or_insert_with(|| PerfWindow::new(classification));
+            match labelled {
+                Labelled::Class(o) => w.add_class(o),
+                Labelled::Reg(predicted, truth) => w.add_reg(predicted, truth),
+            }
         }
         Ok(())
     }
@@ -360,15 +402,9 @@ impl MlStore {
         let limits = config.limits;
         let mut report = IngestReport::default();
         for (i, e) in events.iter().enumerate() {
-            let res = self.model_or_create(&e.model).and_then(|m| {
-                m.lock().add_prediction(
-                    e,
-                    now_ms,
-                    limits.max_categories_per_feature,
-                    limits.max_features_per_model,
-                    limits.max_pending_labels,
-                )
-            });
+            let res = self
+                .model_or_create(&e.model)
+                .and_then(|m| m.lock().add_prediction(e, now_ms, &limits));
             match res {
                 Ok(joined) => {
                     report.accepted += 1;
@@ -401,9 +437,13 @@ impl MlStore {
                 Some(name) => match self.model(name) {
                     Some(m) => vec![m],
                     None => {
-                        report
-                            .errors
-                            .push((i, MlError::UnknownModel(name.clone()).into_event("model")));
+                        report.errors.push((
+                            i,
+                            MlError::event(
+                                "model",
+                                MlError::UnknownModel(name.clone()).to_string(),
+                            ),
+                        ));
                         continue;
                     }
                 },
@@ -444,11 +484,5 @@ impl MlStore {
             }
         }
         report
-    }
-}
-
-impl MlError {
-    fn into_event(self, field: &str) -> MlError {
-        MlError::event(field, self.to_string())
     }
 }

@@ -63,8 +63,6 @@ pub(crate) struct Totals {
 pub(crate) struct VersionState {
     pub name: String,
     pub buckets: BTreeMap<i64, Bucket>,
-    /// Buckets already thinned to the reference cap.
-    pub thinned_before: i64,
     pub totals: Totals,
     pub perf: BTreeMap<i64, PerfWindow>,
     pub newest_ms: i64,
@@ -75,7 +73,6 @@ impl VersionState {
         VersionState {
             name: name.to_owned(),
             buckets: BTreeMap::new(),
-            thinned_before: i64::MIN,
             totals: Totals::default(),
             perf: BTreeMap::new(),
             newest_ms: i64::MIN,
@@ -86,7 +83,8 @@ impl VersionState {
 /// An uploaded reference dataset.
 #[derive(Debug, Clone)]
 pub struct Reference {
-    pub columns: Vec<Column>,
+    /// Shared with every evaluation that compares against it.
+    pub columns: Arc<Vec<Column>>,
     pub rows: usize,
     pub uploaded_ms: i64,
 }
@@ -150,34 +148,30 @@ impl ModelState {
 
     /// Drops what is past retention and thins buckets that left the current window.
     pub fn maintain(&mut self, now_ms: i64) {
-        let cfg = self.cfg.clone();
+        let cfg = &self.cfg;
+        let interval = cfg.interval_ms;
         let keep_from = now_ms.saturating_sub(cfg.retention_ms());
         let window_from = now_ms.saturating_sub(cfg.window_ms);
         let horizon_from = now_ms.saturating_sub(cfg.label_horizon_ms);
-        let buckets_in_ref = (cfg.reference_window_ms / cfg.interval_ms.max(1)).max(1);
-        let ref_cap = cfg
-            .max_events_per_window
-            .div_ceil(usize::try_from(buckets_in_ref).unwrap_or(usize::MAX))
-            .max(1);
+        let ref_cap = cfg.reference_cap();
+        let perf_from = horizon_from.saturating_sub(cfg.performance_window_ms);
         for v in &mut self.versions {
-            v.buckets = v.buckets.split_off(&(keep_from - cfg.interval_ms));
-            for (&start, b) in v.buckets.range_mut(v.thinned_before..) {
-                if start.saturating_add(cfg.interval_ms) <= window_from {
-                    b.shrink(ref_cap);
-                }
+            v.buckets = v.buckets.split_off(&keep_from.saturating_sub(interval));
+            // Shrinking a bucket already at the cap costs a length check.
+            let old = window_from.saturating_sub(interval).saturating_add(1);
+            for b in v.buckets.range_mut(..old).map(|(_, b)| b) {
+                b.shrink(ref_cap);
             }
-            v.thinned_before = v.thinned_before.max(window_from - cfg.interval_ms);
-            v.perf = v
-                .perf
-                .split_off(&(horizon_from - cfg.performance_window_ms));
+            v.perf = v.perf.split_off(&perf_from);
         }
-        while let Some((ts, _)) = self.pending_order.front() {
-            if *ts >= horizon_from {
-                break;
-            }
+        self.labels = self.labels.split_off(&window_from.saturating_sub(interval));
+        while self
+            .pending_order
+            .front()
+            .is_some_and(|(ts, _)| *ts < horizon_from)
+        {
             self.evict_front();
         }
-        self.labels = self.labels.split_off(&(window_from - cfg.interval_ms));
     }
 
     /// Drops the oldest waiting prediction (entries whose prediction was labelled since are
@@ -371,7 +365,7 @@ impl MlStore {
         m.references.insert(
             version.unwrap_or_default().to_owned(),
             Arc::new(Reference {
-                columns,
+                columns: Arc::new(columns),
                 rows,
                 uploaded_ms: now_ms,
             }),

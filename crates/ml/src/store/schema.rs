@@ -14,26 +14,24 @@ pub(crate) struct Dict {
 }
 
 impl Dict {
-    /// The code of `text`, adding it when there is room.
-    pub fn intern(&mut self, text: &str, limit: usize, what: &str) -> Result<u32, MlError> {
+    /// The code of `text`, adding it when there is room (`None`: `limit` texts are known and
+    /// `text` is not one of them).
+    pub fn intern(&mut self, text: &str, limit: usize) -> Option<u32> {
         if let Some(&c) = self.codes.get(text) {
-            return Ok(c);
+            return Some(c);
         }
         if self.texts.len() >= limit {
-            return Err(MlError::Limit {
-                what: "distinct values",
-                limit,
-                detail: format!(" for {what} (value {text:?})"),
-            });
+            return None;
         }
-        let code = u32::try_from(self.texts.len()).map_err(|_| MlError::Limit {
-            what: "distinct values",
-            limit,
-            detail: format!(" for {what}"),
-        })?;
+        let code = u32::try_from(self.texts.len()).ok()?;
         self.codes.insert(text.to_owned(), code);
         self.texts.push(text.to_owned());
-        Ok(code)
+        Some(code)
+    }
+
+    /// Whether [`Dict::intern`] would refuse `text`.
+    pub fn is_full_for(&self, text: &str, limit: usize) -> bool {
+        self.texts.len() >= limit && !self.codes.contains_key(text)
     }
 
     /// The code of `text` if it is known.
@@ -52,6 +50,15 @@ impl Dict {
     /// Number of texts.
     pub fn len(&self) -> usize {
         self.texts.len()
+    }
+}
+
+/// The error for a text refused by a full [`Dict`]; `what` names the dictionary.
+pub(crate) fn dict_full(limit: usize, what: &str, text: &str) -> MlError {
+    MlError::Limit {
+        what: "distinct values",
+        limit,
+        detail: format!(" for {what} (value {text:?})"),
     }
 }
 
@@ -103,6 +110,11 @@ impl Schema {
     pub fn get(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
+
+    /// A known feature.
+    pub fn get_feature(&self, name: &str) -> Option<&Feature> {
+        self.get(name).and_then(|i| self.features.get(i))
+    }
 }
 
 #[cfg(test)]
@@ -112,10 +124,12 @@ mod tests {
     #[test]
     fn dict_interns_up_to_its_limit() {
         let mut d = Dict::default();
-        assert_eq!(d.intern("a", 2, "f").ok(), Some(0));
-        assert_eq!(d.intern("b", 2, "f").ok(), Some(1));
-        assert_eq!(d.intern("a", 2, "f").ok(), Some(0));
-        let e = d.intern("c", 2, "feature \"country\"").expect_err("full");
+        assert_eq!(d.intern("a", 2), Some(0));
+        assert_eq!(d.intern("b", 2), Some(1));
+        assert_eq!(d.intern("a", 2), Some(0));
+        assert!(d.is_full_for("c", 2) && !d.is_full_for("a", 2));
+        assert_eq!(d.intern("c", 2), None);
+        let e = dict_full(2, "feature \"country\"", "c");
         assert_eq!(
             e.to_string(),
             "distinct values limit of 2 reached for feature \"country\" (value \"c\")"

@@ -101,6 +101,20 @@ pub(super) fn number(cell: &str) -> Result<Option<f64>, ()> {
     text.parse::<f64>().map(Some).map_err(|_| ())
 }
 
+/// [`number`] for a cell of column `column`, a non-number being [`TableError::NotNumeric`]
+/// at `at()`.
+pub(super) fn number_in(
+    column: &str,
+    cell: &str,
+    at: impl FnOnce() -> Location,
+) -> Result<Option<f64>, TableError> {
+    number(cell).map_err(|()| TableError::NotNumeric {
+        at: at(),
+        column: column.to_owned(),
+        value: cell.to_owned(),
+    })
+}
+
 /// Builds a column from CSV cells (`None` = an empty field), detecting its kind under
 /// `Choice::Auto`. `locate(i)` gives the location of the `i`-th (0-based) cell for errors.
 ///
@@ -118,26 +132,33 @@ pub(super) fn text_column<'a, I>(
 where
     I: Iterator<Item = Option<&'a str>> + Clone,
 {
-    let numerical = match choice {
-        Choice::Numerical => true,
-        Choice::Categorical => false,
-        Choice::Auto => cells.clone().flatten().all(|c| number(c).is_ok()),
-    };
-    if numerical {
+    if choice != Choice::Categorical {
+        // Each cell is parsed once: under `Auto` the first non-number makes the column
+        // categorical and the numbers parsed so far are dropped.
         let mut values = Vec::with_capacity(cells.size_hint().0);
-        for (i, cell) in cells.enumerate() {
+        for (i, cell) in cells.clone().enumerate() {
             let value = match cell {
                 None => None,
-                Some(text) => number(text).map_err(|()| TableError::NotNumeric {
-                    at: locate(i),
-                    column: name.to_owned(),
-                    value: text.to_owned(),
-                })?,
+                Some(text) if choice == Choice::Auto => match number(text) {
+                    Ok(value) => value,
+                    Err(()) => return text_categories(name, cells, limits),
+                },
+                Some(text) => number_in(name, text, || locate(i))?,
             };
             values.push(value);
         }
         return Ok(Column::numerical(name, values));
     }
+    text_categories(name, cells, limits)
+}
+
+/// A categorical column of CSV cells, checked against the category limit before its text is
+/// copied.
+fn text_categories<'a>(
+    name: &str,
+    cells: impl Iterator<Item = Option<&'a str>> + Clone,
+    limits: &TableLimits,
+) -> Result<Column, TableError> {
     check_categories(name, cells.clone().flatten(), limits)?;
     Ok(Column::categorical(
         name,
@@ -155,7 +176,7 @@ pub(super) fn check_categories<'a>(
     values: impl Iterator<Item = &'a str>,
     limits: &TableLimits,
 ) -> Result<(), TableError> {
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<&str, ahash::RandomState> = HashSet::default();
     for value in values {
         if seen.insert(value) && seen.len() > limits.max_categories_per_column {
             return Err(TableError::TooManyCategories {

@@ -45,9 +45,9 @@
 //! distance, not as thousands of one-off categories. Forced categorical (`--categorical`), they
 //! become text as pandas' `to_csv` writes single values: `2024-01-31`,
 //! `2024-01-31 12:00:00[.fraction]` (UTC for UTC-adjusted timestamps, no zone suffix), `12:00:00`;
-//! numbers become their shortest round-trip text (`1.5`, `3`), booleans `True`/`False` as
-//! pandas writes them to CSV, so a table read from Parquet and from pandas' CSV of the same frame
-//! give the same columns. A string column forced numerical parses as a CSV cell does
+//! numbers become their shortest round-trip text (`1.5`, `3`, `1e-05`), booleans `True`/`False`
+//! as pandas writes them to CSV, so a table read from Parquet and from pandas' CSV of the same
+//! frame give the same columns. A string column forced numerical parses as a CSV cell does
 //! ([`NA_VALUES`] are missing).
 //!
 //! Multiple row groups are read in order. Nested or repeated columns, FIXED_LEN_BYTE_ARRAY
@@ -327,7 +327,7 @@ fn check_names<'a>(
     Ok(())
 }
 
-/// Checks the column count and rows × columns against the limits.
+/// Checks the column count against the limits (rows × columns is [`row_limit`]'s).
 fn check_shape(columns: usize, limits: &TableLimits) -> Result<(), TableError> {
     if columns > limits.max_columns {
         return Err(TableError::TooManyColumns {

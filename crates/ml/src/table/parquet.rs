@@ -25,7 +25,7 @@ use bytes::Bytes;
 use super::detect::{self, Choice};
 use super::{check_names, check_shape, row_limit, too_many_rows, Location};
 use super::{TableError, TableLimits, TypeOverrides};
-use crate::{Column, ColumnKind};
+use crate::{Column, ColumnKind, Values};
 
 /// Records decoded per `read_records` call: bounds the scratch buffers, not the result.
 const BATCH: usize = 8192;
@@ -189,8 +189,8 @@ fn read_column(
         name: leaf.name,
         meaning,
         values: match target {
-            ColumnKind::Numerical => Values::Numbers(Vec::with_capacity(rows)),
-            ColumnKind::Categorical => Values::Texts(Vec::with_capacity(rows)),
+            ColumnKind::Numerical => Values::Numerical(Vec::with_capacity(rows)),
+            ColumnKind::Categorical => Values::Categorical(Vec::with_capacity(rows)),
         },
         rows: 0,
         text_budget,
@@ -427,12 +427,6 @@ enum Stored<'a> {
     Bytes(&'a [u8]),
 }
 
-/// A column's values as they are decoded.
-enum Values {
-    Numbers(Vec<Option<f64>>),
-    Texts(Vec<Option<String>>),
-}
-
 /// Collects one column's values in its target kind.
 struct Sink<'a> {
     name: &'a str,
@@ -463,7 +457,7 @@ impl Sink<'_> {
         };
         let meaning = self.meaning;
         match &mut self.values {
-            Values::Numbers(out) => {
+            Values::Numerical(out) => {
                 let value = match stored {
                     None => None,
                     Some(s) if meaning.kind() == ColumnKind::Numerical => {
@@ -472,16 +466,12 @@ impl Sink<'_> {
                     // A string or boolean column forced numerical parses as CSV text does.
                     Some(s) => match text(meaning, s).map_err(bad)? {
                         None => None,
-                        Some(t) => detect::number(&t).map_err(|()| TableError::NotNumeric {
-                            at,
-                            column: name.to_owned(),
-                            value: t.clone(),
-                        })?,
+                        Some(t) => detect::number_in(name, &t, || at)?,
                     },
                 };
                 out.push(value);
             }
-            Values::Texts(out) => {
+            Values::Categorical(out) => {
                 let value = match stored {
                     None => None,
                     Some(s) => text(meaning, s).map_err(bad)?,
@@ -502,8 +492,8 @@ impl Sink<'_> {
 
     fn finish(self, limits: &TableLimits) -> Result<Column, TableError> {
         match self.values {
-            Values::Numbers(v) => Ok(Column::numerical(self.name, v)),
-            Values::Texts(v) => {
+            Values::Numerical(v) => Ok(Column::numerical(self.name, v)),
+            Values::Categorical(v) => {
                 detect::check_categories(
                     self.name,
                     v.iter().flatten().map(String::as_str),
@@ -547,8 +537,8 @@ fn number(meaning: Meaning, stored: Stored<'_>) -> Result<Option<f64>, Bad> {
 fn text(meaning: Meaning, stored: Stored<'_>) -> Result<Option<String>, Bad> {
     let int = match stored {
         Stored::Bool(b) => return Ok(Some(if b { "True" } else { "False" }.to_owned())),
-        Stored::F32(x) => return Ok((!x.is_nan()).then(|| format!("{x:?}"))),
-        Stored::F64(x) => return Ok((!x.is_nan()).then(|| format!("{x:?}"))),
+        Stored::F32(x) => return Ok((!x.is_nan()).then(|| float_text(format!("{x:?}")))),
+        Stored::F64(x) => return Ok((!x.is_nan()).then(|| float_text(format!("{x:?}")))),
         Stored::Bytes(b) if meaning == Meaning::Text => {
             return std::str::from_utf8(b)
                 .map(|s| Some(s.to_owned()))
@@ -571,6 +561,20 @@ fn text(meaning: Meaning, stored: Stored<'_>) -> Result<Option<String>, Bad> {
         }
         _ => int.to_string(),
     }))
+}
+
+/// A float's shortest round-trip text (Rust's `Debug`, e.g. `1.5`, `2.0`, `1e-5`) respelt as
+/// numpy writes it in pandas' `to_csv`: both switch to exponent form below 1e-4 and from 1e16,
+/// but numpy signs the exponent and gives it at least two digits (`1e-05`, `1.5e+16`).
+fn float_text(debug: String) -> String {
+    let Some((mantissa, exponent)) = debug.split_once('e') else {
+        return debug;
+    };
+    let (sign, digits) = match exponent.strip_prefix('-') {
+        Some(digits) => ('-', digits),
+        None => ('+', exponent),
+    };
+    format!("{mantissa}e{sign}{digits:0>2}")
 }
 
 /// A big-endian two's-complement integer of 1 to 16 bytes (Parquet's binary DECIMAL).
@@ -608,18 +612,12 @@ fn decimal_text(unscaled: i128, scale: u32) -> String {
     format!("{sign}{int}.{frac}")
 }
 
-/// Days since 1970-01-01 as `YYYY-MM-DD` in the proleptic Gregorian calendar (Howard Hinnant's
-/// `civil_from_days`).
+/// Days since 1970-01-01 as `YYYY-MM-DD` in the proleptic Gregorian calendar.
 fn date_text(days: i128) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
+    // Dates and timestamps are stored as at most an i64 (days, or units since the epoch), so
+    // the day count fits an i64.
+    let days = i64::try_from(days).unwrap_or(if days < 0 { i64::MIN } else { i64::MAX });
+    let (year, month, day) = vigil_model::civil::civil_from_days(days);
     format!("{year:04}-{month:02}-{day:02}")
 }
 
@@ -673,6 +671,25 @@ mod tests {
         };
         let text = text(ts, Stored::Int(1_706_702_400_000_001)).ok().flatten();
         assert_eq!(text.as_deref(), Some("2024-01-31 12:00:00.000001"));
+    }
+
+    #[test]
+    fn forced_categorical_float_exponents_are_spelt_as_pandas_writes_them() {
+        // pandas' to_csv writes numpy's text: `1e-05`, `1.5e+16`; Rust's Debug has `1e-5`.
+        let float = |x: f64| text(Meaning::Float, Stored::F64(x)).ok().flatten();
+        assert_eq!(float(1e-5).as_deref(), Some("1e-05"));
+        assert_eq!(float(-2.5e-7).as_deref(), Some("-2.5e-07"));
+        assert_eq!(float(1.5e16).as_deref(), Some("1.5e+16"));
+        assert_eq!(float(1e300).as_deref(), Some("1e+300"));
+        assert_eq!(float(5e-324).as_deref(), Some("5e-324"));
+        assert_eq!(float(0.0001).as_deref(), Some("0.0001"));
+        assert_eq!(
+            float(9_999_999_999_999_998.0).as_deref(),
+            Some("9999999999999998.0")
+        );
+        assert_eq!(float(f64::NEG_INFINITY).as_deref(), Some("-inf"));
+        let single = text(Meaning::Float, Stored::F32(1e-5)).ok().flatten();
+        assert_eq!(single.as_deref(), Some("1e-05"));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! and the accuracy drop are independent knobs.
 
 use std::collections::VecDeque;
+use std::sync::LazyLock;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -83,20 +84,6 @@ pub struct Phase {
 }
 
 impl Phase {
-    /// Neither incident.
-    #[cfg(test)]
-    pub const BASELINE: Phase = Phase {
-        drift_for: None,
-        dropped: false,
-    };
-
-    /// Drift long under way, accuracy dropped.
-    #[cfg(test)]
-    pub const DEGRADED: Phase = Phase {
-        drift_for: Some(3600.0),
-        dropped: true,
-    };
-
     /// The name the status line shows.
     pub fn name(self) -> &'static str {
         match (self.drift_for.is_some(), self.dropped) {
@@ -252,9 +239,13 @@ fn round_to(x: f64, decimals: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// Weight of each hour of the day: legitimate traffic peaks mid-afternoon, fraud at night.
-/// Drawn from a fixed table, not from the event's timestamp, so that comparing windows taken
-/// at different times of day does not read as drift.
+/// Weight of each hour of the day, `[legitimate, fraud]`: legitimate traffic peaks
+/// mid-afternoon, fraud at night. Drawn from a fixed table, not from the event's timestamp, so
+/// that comparing windows taken at different times of day does not read as drift. Computed once:
+/// every fraud draw reads it.
+static HOUR_WEIGHTS: LazyLock<[[f64; 24]; 2]> =
+    LazyLock::new(|| [hour_weights(false), hour_weights(true)]);
+
 fn hour_weights(fraud: bool) -> [f64; 24] {
     let mut w = [0.0; 24];
     let (peak, width) = if fraud { (3.0, 3.0) } else { (14.0, 4.0) };
@@ -338,7 +329,7 @@ fn draw_fraud(rng: &mut Rng, phase: Phase) -> Draw {
     } else {
         rng.lognormal(AMOUNT_MEDIAN * amount_scale, 1.0)
     };
-    let hour = rng.index(&hour_weights(fraud));
+    let hour = rng.index(&HOUR_WEIGHTS[usize::from(fraud)]);
     let age_mean = match (fraud, drifted) {
         (false, false) => 500.0,
         (false, true) => 150.0,
@@ -462,16 +453,16 @@ struct Stream {
 
 /// The fleet-wide settings a stream needs to generate one request.
 #[derive(Debug)]
-struct Context<'a> {
+struct Context {
     schedule: Schedule,
     label_delay_ms: i64,
     label_share: f64,
-    run_tag: &'a str,
+    run_tag: String,
 }
 
 impl Stream {
     /// One request at `t`: service metrics, the prediction event, and its label if it gets one.
-    fn generate(&mut self, ctx: &Context<'_>, t: Timestamp, tick: &mut Tick) {
+    fn generate(&mut self, ctx: &Context, t: Timestamp, tick: &mut Tick) {
         let phase = ctx.schedule.phase(t);
         let model = self.model;
         let draw = model.draw(&mut self.rng, phase);
@@ -511,11 +502,8 @@ impl Stream {
 pub struct Fleet {
     streams: Vec<Stream>,
     cursor: Timestamp,
-    schedule: Schedule,
     rate: f64,
-    label_delay_ms: i64,
-    label_share: f64,
-    run_tag: String,
+    ctx: Context,
 }
 
 impl Fleet {
@@ -537,17 +525,19 @@ impl Fleet {
         Fleet {
             streams,
             cursor: config.start,
-            schedule: Schedule::default(),
             rate: config.rate,
-            label_delay_ms: config.label_delay_ms,
-            label_share: config.label_share,
-            run_tag: config.run_tag,
+            ctx: Context {
+                schedule: Schedule::default(),
+                label_delay_ms: config.label_delay_ms,
+                label_share: config.label_share,
+                run_tag: config.run_tag,
+            },
         }
     }
 
     /// Sets when the incidents start (the live run sets it once the backfill is done).
     pub fn set_schedule(&mut self, schedule: Schedule) {
-        self.schedule = schedule;
+        self.ctx.schedule = schedule;
     }
 
     /// The instant generation has reached.
@@ -557,7 +547,7 @@ impl Fleet {
 
     /// The phase at `t`.
     pub fn phase(&self, t: Timestamp) -> Phase {
-        self.schedule.phase(t)
+        self.ctx.schedule.phase(t)
     }
 
     /// Labels waiting for their delay to pass.
@@ -570,12 +560,6 @@ impl Fleet {
     pub fn advance(&mut self, to: Timestamp) -> Tick {
         let mut tick = Tick::default();
         let from = self.cursor;
-        let ctx = Context {
-            schedule: self.schedule,
-            label_delay_ms: self.label_delay_ms,
-            label_share: self.label_share,
-            run_tag: &self.run_tag,
-        };
         if to > from {
             let span = (to - from) as f64;
             for stream in &mut self.streams {
@@ -588,17 +572,14 @@ impl Fleet {
                     // Spread evenly over the step with jitter, so timestamps stay ordered.
                     let slot = (i as f64 + stream.rng.uniform()) / n as f64;
                     let t = from + (slot * span) as i64;
-                    stream.generate(&ctx, t, &mut tick);
+                    stream.generate(&self.ctx, t, &mut tick);
                 }
             }
             self.cursor = to;
         }
         for stream in &mut self.streams {
-            while stream.pending.front().is_some_and(|l| l.timestamp <= to) {
-                if let Some(label) = stream.pending.pop_front() {
-                    tick.labels.push(label);
-                }
-            }
+            let due = stream.pending.partition_point(|l| l.timestamp <= to);
+            tick.labels.extend(stream.pending.drain(..due));
         }
         tick
     }

@@ -96,14 +96,18 @@ const LABEL_SHARE: f64 = 0.9;
 /// Longest span the live loop generates in one step; after a stall (a suspended laptop) the
 /// catch-up is still chunked like the backfill.
 const MAX_LIVE_STEP_MS: i64 = 5_000;
+/// Most labels held back for their delay, both models together: every prediction's label waits
+/// `--label-delay` in memory (about 100 bytes each), so `--rate` × `--label-delay` is bounded
+/// up front rather than growing until the process runs out of memory.
+const MAX_PENDING_LABELS: f64 = 1_000_000.0;
 
 /// The flags, validated.
 #[derive(Debug)]
 struct Settings {
     url: String,
     rate: f64,
-    drift_after: Option<Duration>,
-    drop_after: Option<Duration>,
+    drift_after_ms: Option<i64>,
+    drop_after_ms: Option<i64>,
     label_delay_ms: i64,
     duration: Option<Duration>,
     seed: u64,
@@ -117,6 +121,15 @@ fn millis(what: &str, d: Duration) -> Result<i64> {
         .with_context(|| format!("{what}: {} is too long", humantime::format_duration(d)))
 }
 
+fn onset_ms(what: &str, onset: Onset) -> Result<Option<i64>> {
+    onset.0.map(|d| millis(what, d)).transpose()
+}
+
+/// A validated (non-negative) span in milliseconds, for messages.
+fn human(ms: i64) -> humantime::FormattedDuration {
+    humantime::format_duration(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+}
+
 impl Settings {
     fn validate(args: DemoArgs) -> Result<Self> {
         let url = reqwest::Url::parse(args.url.trim())
@@ -124,6 +137,13 @@ impl Settings {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             bail!(
                 "--url {:?} must be an http:// or https:// address",
+                args.url
+            );
+        }
+        // The API paths are appended to the URL as text.
+        if url.query().is_some() || url.fragment().is_some() {
+            bail!(
+                "--url {:?} must not have a query or fragment (the API paths are appended to it)",
                 args.url
             );
         }
@@ -140,18 +160,25 @@ impl Settings {
             Some(h) if !h.is_zero() => Some(millis("--history", h)?),
             _ => None,
         };
-        if let Some(d) = args.drift_after.0 {
-            millis("--drift-after", d)?;
-        }
-        if let Some(d) = args.accuracy_drop_after.0 {
-            millis("--accuracy-drop-after", d)?;
+        let label_delay_ms = millis("--label-delay", args.label_delay)?;
+        let pending = args.rate
+            * fleet::Model::ALL.len() as f64
+            * LABEL_SHARE
+            * args.label_delay.as_secs_f64();
+        if pending > MAX_PENDING_LABELS {
+            bail!(
+                "--label-delay {} at --rate {} would hold about {pending:.0} labels in memory \
+                 (at most {MAX_PENDING_LABELS}); lower one of them",
+                humantime::format_duration(args.label_delay),
+                args.rate
+            );
         }
         Ok(Settings {
             url: url.as_str().trim_end_matches('/').to_owned(),
             rate: args.rate,
-            drift_after: args.drift_after.0,
-            drop_after: args.accuracy_drop_after.0,
-            label_delay_ms: millis("--label-delay", args.label_delay)?,
+            drift_after_ms: onset_ms("--drift-after", args.drift_after)?,
+            drop_after_ms: onset_ms("--accuracy-drop-after", args.accuracy_drop_after)?,
+            label_delay_ms,
             duration: args.duration,
             seed: args.seed,
             history_ms,
@@ -229,11 +256,11 @@ fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn describe(onset: Option<Duration>) -> String {
-    match onset {
+fn describe(onset_ms: Option<i64>) -> String {
+    match onset_ms {
         None => "never".to_owned(),
-        Some(d) if d.is_zero() => "from the start".to_owned(),
-        Some(d) => format!("after {}", humantime::format_duration(d)),
+        Some(0) => "from the start".to_owned(),
+        Some(ms) => format!("after {}", human(ms)),
     }
 }
 
@@ -245,11 +272,9 @@ fn print_banner(s: &Settings) {
     );
     println!(
         "  feature drift {}, accuracy drop {}, labels {} after their predictions{}",
-        describe(s.drift_after),
-        describe(s.drop_after),
-        humantime::format_duration(Duration::from_millis(
-            u64::try_from(s.label_delay_ms).unwrap_or(0)
-        )),
+        describe(s.drift_after_ms),
+        describe(s.drop_after_ms),
+        human(s.label_delay_ms),
         match s.duration {
             Some(d) => format!(", stopping after {}", humantime::format_duration(d)),
             None => ", until Ctrl-C".to_owned(),
@@ -271,12 +296,7 @@ fn backfill(
     launched: Timestamp,
     history_ms: i64,
 ) -> Result<()> {
-    println!(
-        "vigil demo: backfilling {} of history",
-        humantime::format_duration(Duration::from_millis(
-            u64::try_from(history_ms).unwrap_or(0)
-        ))
-    );
+    println!("vigil demo: backfilling {} of history", human(history_ms));
     let began = Instant::now();
     let mut next_progress = began + STATUS_EVERY;
     let mut batch = Batch::new();
@@ -286,9 +306,7 @@ fn backfill(
             return Ok(());
         }
         let to = (fleet.cursor() + METRICS_EVERY_MS).min(launched);
-        let tick = fleet.advance(to);
-        sender.queue_predictions(&tick.predictions);
-        sender.queue_labels(&tick.labels);
+        generate(fleet, sender, to);
         fleet.service_metrics(to, &mut batch);
         pushes += 1;
         if pushes == BACKFILL_PUSHES_PER_REQUEST || to >= launched {
@@ -325,6 +343,13 @@ fn backfill(
     Ok(())
 }
 
+/// Generates the fleet's events up to `to` and queues them.
+fn generate(fleet: &mut Fleet, sender: &mut Sender, to: Timestamp) {
+    let tick = fleet.advance(to);
+    sender.queue_predictions(&tick.predictions);
+    sender.queue_labels(&tick.labels);
+}
+
 /// Sleeps until the sender's next retry (at most 1 s at a time, so Ctrl-C is seen).
 fn wait_for_retry(sender: &Sender, stop: &AtomicBool) {
     let until = sender.next_retry().unwrap_or_else(Instant::now);
@@ -342,12 +367,9 @@ fn live(
     stop: &AtomicBool,
 ) -> Result<()> {
     let live_start = clock.now_ms();
-    let after = |onset: Option<Duration>| {
-        onset.map(|d| live_start.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
-    };
     fleet.set_schedule(Schedule {
-        drift_at: after(s.drift_after),
-        drop_at: after(s.drop_after),
+        drift_at: s.drift_after_ms.map(|ms| live_start.saturating_add(ms)),
+        drop_at: s.drop_after_ms.map(|ms| live_start.saturating_add(ms)),
     });
     let began = Instant::now();
     // From the cursor, not the live start: the catch-up after a backfill keeps the series
@@ -362,21 +384,24 @@ fn live(
         // Catch up in bounded steps (after the backfill, or a stall), then release due labels.
         loop {
             let to = now.min(fleet.cursor() + MAX_LIVE_STEP_MS);
-            let tick = fleet.advance(to);
-            sender.queue_predictions(&tick.predictions);
-            sender.queue_labels(&tick.labels);
+            generate(fleet, sender, to);
             if to >= next_metrics {
                 let mut batch = Batch::new();
                 fleet.service_metrics(to, &mut batch);
                 sender.queue_metrics(batch)?;
                 next_metrics = to + METRICS_EVERY_MS;
             }
-            if to >= now {
+            if to >= now || stop.load(Ordering::SeqCst) {
                 break;
+            }
+            // A long catch-up (the minutes a backfill took, a suspended laptop) sends full
+            // batches as they fill rather than overflowing the bounded queues.
+            if sender.queued_events() >= send::MAX_BATCH_EVENTS {
+                sender.flush(Instant::now());
             }
         }
         sender.flush(Instant::now());
-        if stopping {
+        if stopping || stop.load(Ordering::SeqCst) {
             print_status(fleet, sender, now, began);
             println!(
                 "vigil demo: stopped; {} labels not yet due and {} queued events were not sent",
@@ -498,6 +523,69 @@ mod tests {
         assert_eq!(s.url, "http://vigil:9900");
         assert!(parse(&["--drift-after", "soon"]).is_err());
         assert!(parse(&["--label-delay", "-1s"]).is_err());
+    }
+
+    #[test]
+    fn label_memory_and_url_suffixes_are_checked_up_front() {
+        let ok = parse(&["--label-delay", "1h"]).expect("parses");
+        assert_eq!(
+            Settings::validate(ok).expect("valid").label_delay_ms,
+            3_600_000
+        );
+        for argv in [
+            &["--rate", "20000", "--label-delay", "1m"][..],
+            &["--label-delay", "1d"],
+            &["--url", "http://vigil:9900/?tenant=a"],
+            &["--url", "http://vigil:9900/#x"],
+        ] {
+            let args = parse(argv).expect("parses");
+            assert!(Settings::validate(args).is_err(), "{argv:?}");
+        }
+    }
+
+    /// Regression: the catch-up after a backfill or a stall queued everything before sending
+    /// anything, so a catch-up longer than the queues dropped the oldest events.
+    #[test]
+    fn a_long_catch_up_sends_as_it_goes_instead_of_dropping() {
+        const T0: Timestamp = 1_795_500_000_000;
+        let (url, rx) = send::tests::serve(vec![(200, "{}"); 400]);
+        let settings = Settings {
+            url: url.clone(),
+            rate: 50.0,
+            drift_after_ms: None,
+            drop_after_ms: None,
+            label_delay_ms: 1_000,
+            // Stops after the first pass of the loop: no sleeping.
+            duration: Some(Duration::from_nanos(1)),
+            seed: 1,
+            history_ms: None,
+        };
+        let mut fleet = Fleet::new(FleetConfig {
+            seed: 1,
+            rate: 50.0,
+            start: T0,
+            label_delay_ms: 1_000,
+            label_share: LABEL_SHARE,
+            run_tag: "t".to_owned(),
+        });
+        // Queues of 10 000 events; ten minutes behind is 60 000 predictions.
+        let mut sender =
+            Sender::with_caps(&url, 10_000, 200, Duration::from_secs(10)).expect("client");
+        let clock = vigil_model::ManualClock::new(T0 + 600_000);
+        live(
+            &settings,
+            &clock,
+            &mut fleet,
+            &mut sender,
+            &AtomicBool::new(false),
+        )
+        .expect("runs");
+        let st = sender.stats();
+        assert_eq!(st.predictions.sent, 60_000);
+        assert_eq!((st.predictions.dropped, st.labels.dropped), (0, 0));
+        assert_eq!((st.predictions.queued, st.labels.queued), (0, 0));
+        assert_eq!(st.metrics.sent, 120);
+        assert!(rx.try_iter().count() > 0);
     }
 
     #[test]

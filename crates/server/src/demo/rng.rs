@@ -96,32 +96,30 @@ impl Rng {
     /// An index drawn with probability proportional to `weights` (non-negative, not all zero).
     /// An empty slice gives 0.
     pub fn index(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut r = self.uniform() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if r < *w {
-                return i;
-            }
-            r -= w;
-        }
-        // Rounding can leave r a hair above the last weight: that draw belongs to the last one.
-        weights.len().saturating_sub(1)
+        self.weighted(weights.iter().copied())
     }
 
     /// A category drawn from a `(name, weight)` table. An empty table gives `""`.
     pub fn pick(&mut self, table: &[(&'static str, f64)]) -> &'static str {
-        let mut total = 0.0;
-        for (_, w) in table {
-            total += w;
-        }
+        let i = self.weighted(table.iter().map(|(_, w)| *w));
+        table.get(i).map_or("", |(name, _)| name)
+    }
+
+    /// The walk behind [`Rng::index`] and [`Rng::pick`]: one uniform draw scaled to the total
+    /// weight, then the first slot whose cumulative weight exceeds it.
+    fn weighted(&mut self, weights: impl Iterator<Item = f64> + Clone) -> usize {
+        let total: f64 = weights.clone().sum();
         let mut r = self.uniform() * total;
-        for (name, w) in table {
-            if r < *w {
-                return name;
+        let mut last = 0;
+        for (i, w) in weights.enumerate() {
+            if r < w {
+                return i;
             }
             r -= w;
+            last = i;
         }
-        table.last().map_or("", |(name, _)| name)
+        // Rounding can leave r a hair above the last weight: that draw belongs to the last one.
+        last
     }
 }
 

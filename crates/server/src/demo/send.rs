@@ -13,7 +13,7 @@
 //! forever. Warnings are throttled to one per minute per endpoint and kind.
 
 use std::collections::VecDeque;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -39,6 +39,10 @@ const MAX_QUEUED_PUSHES: usize = 720;
 /// NDJSON bodies above this are gzip-compressed.
 const GZIP_OVER: usize = 64 * 1024;
 
+/// Longest wait for one request, connecting included: a Vigil that accepts the connection but
+/// never answers costs this much per attempt and is then retried like one that is down.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -52,6 +56,16 @@ enum Format {
     NdJson,
     /// One snappy-compressed remote_write request per item.
     RemoteWrite,
+}
+
+impl Format {
+    /// Items per request.
+    fn per_request(self) -> usize {
+        match self {
+            Format::NdJson => MAX_BATCH_EVENTS,
+            Format::RemoteWrite => 1,
+        }
+    }
 }
 
 /// What a request came back with.
@@ -108,10 +122,9 @@ pub struct Outbox {
     format: Format,
     queue: VecDeque<Vec<u8>>,
     cap: usize,
-    per_request: usize,
+    /// When the next attempt may be made; set exactly while the endpoint is failing.
     retry_at: Option<Instant>,
     backoff: Duration,
-    failing: bool,
     unreachable_warn: Throttle,
     refused_warn: Throttle,
     stats: OutboxStats,
@@ -125,13 +138,8 @@ impl Outbox {
             format,
             queue: VecDeque::new(),
             cap: cap.max(1),
-            per_request: match format {
-                Format::NdJson => MAX_BATCH_EVENTS,
-                Format::RemoteWrite => 1,
-            },
             retry_at: None,
             backoff: BACKOFF_MIN,
-            failing: false,
             unreachable_warn: Throttle::default(),
             refused_warn: Throttle::default(),
             stats: OutboxStats::default(),
@@ -190,7 +198,7 @@ impl Outbox {
             if self.retry_at.is_some_and(|at| now < at) {
                 return true;
             }
-            let n = self.queue.len().min(self.per_request);
+            let n = self.queue.len().min(self.format.per_request());
             let (body, headers) = self.body(n);
             match post(http, &self.url, body, &headers) {
                 Outcome::Accepted => {
@@ -230,7 +238,6 @@ impl Outbox {
                 Outcome::Retry(reason) => {
                     self.retry_at = Some(now + self.backoff);
                     self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-                    self.failing = true;
                     if self.unreachable_warn.ready(now) {
                         warn!(
                             endpoint = self.endpoint,
@@ -249,10 +256,8 @@ impl Outbox {
     }
 
     fn recovered(&mut self) {
-        self.retry_at = None;
         self.backoff = BACKOFF_MIN;
-        if self.failing {
-            self.failing = false;
+        if self.retry_at.take().is_some() {
             info!(
                 endpoint = self.endpoint,
                 queued = self.queue.len(),
@@ -293,6 +298,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// The start of an error response's body, enough to quote: an error page of any size costs
+/// [`QUOTE_BYTES`] of memory, and reading it is bounded by the client's timeout.
+fn body_prefix(resp: reqwest::blocking::Response) -> String {
+    let mut buf = Vec::new();
+    // A body cut short by a transport error still gives what arrived.
+    let _ = resp.take(QUOTE_BYTES as u64).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 fn post(
     http: &reqwest::blocking::Client,
     url: &str,
@@ -311,7 +325,7 @@ fn post(
                 return Outcome::Accepted;
             }
             let code = status.as_u16();
-            let body = resp.text().unwrap_or_default();
+            let body = body_prefix(resp);
             if status.is_server_error() || code == 429 {
                 Outcome::Retry(format!("HTTP {code}: {}", quote(&body)))
             } else {
@@ -344,13 +358,18 @@ impl Sender {
     /// # Errors
     /// When the HTTP client cannot be built (no TLS backend).
     pub fn new(base: &str) -> Result<Self, reqwest::Error> {
-        Self::with_caps(base, MAX_QUEUED_EVENTS, MAX_QUEUED_PUSHES)
+        Self::with_caps(base, MAX_QUEUED_EVENTS, MAX_QUEUED_PUSHES, REQUEST_TIMEOUT)
     }
 
-    fn with_caps(base: &str, events: usize, pushes: usize) -> Result<Self, reqwest::Error> {
+    pub(super) fn with_caps(
+        base: &str,
+        events: usize,
+        pushes: usize,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3))
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .user_agent(concat!("vigil-demo/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let base = base.trim_end_matches('/');
@@ -446,4 +465,4 @@ fn queue_lines<T: Serialize>(outbox: &mut Outbox, events: &[T]) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

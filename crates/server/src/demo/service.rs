@@ -7,7 +7,9 @@
 //! (`_bucket`/`_sum`/`_count`) rather than native ones: Vigil's remote_write decoder rejects native
 //! histograms.
 
-use vigil_model::{Batch, Label, Labels, MetricMetadata, MetricType, Sample, Timestamp};
+use vigil_model::{
+    Batch, Labels, LabelsBuilder, MetricMetadata, MetricType, Sample, Timestamp, METRIC_NAME_LABEL,
+};
 
 /// Upper bounds of the latency buckets in seconds; `+Inf` is implied after the last.
 pub const BUCKETS: [f64; 9] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -106,19 +108,18 @@ pub fn metadata() -> Vec<MetricMetadata> {
     ]
 }
 
-/// The label set of one series: the fixed labels plus `extra`, sorted by name.
+/// The label set of one series: the fixed labels plus `extra`.
 fn series_labels(name: &str, model: &str, version: &str, extra: &[(&str, &str)]) -> Labels {
-    let mut v = vec![
-        Label::new("__name__", name),
-        Label::new("instance", INSTANCE),
-        Label::new("job", JOB),
-        Label::new("model_name", model),
-        Label::new("model_version", version),
-    ];
-    v.extend(extra.iter().map(|(n, val)| Label::new(*n, *val)));
-    v.sort_by(|a, b| a.name.cmp(&b.name));
-    // Names are distinct constants and no value is empty, so the invariant holds.
-    Labels::from_sorted_unchecked(v)
+    let mut b = LabelsBuilder::new();
+    b.set(METRIC_NAME_LABEL, name)
+        .set("instance", INSTANCE)
+        .set("job", JOB)
+        .set("model_name", model)
+        .set("model_version", version);
+    for (n, v) in extra {
+        b.set(n, v);
+    }
+    b.build()
 }
 
 fn push(batch: &mut Batch, labels: Labels, at: Timestamp, v: f64) {

@@ -11,22 +11,11 @@ use prost::Message;
 use vigil_model::ml::{FeatureValue, Outcome, PredictionEvent};
 
 use super::super::{decode_otlp_log_events, decode_otlp_logs, MlDecodeLimits};
+use crate::otlp::tests::{kv, s};
 use crate::CodecError;
 
 const T_NS: u64 = 1_700_000_000_123_456_789;
 const T_MS: i64 = 1_700_000_000_123;
-
-fn kv(key: &str, v: AV) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-fn s(key: &str, v: &str) -> KeyValue {
-    kv(key, AV::StringValue(v.into()))
-}
 
 fn empty(key: &str) -> KeyValue {
     KeyValue {
@@ -424,5 +413,29 @@ fn invalid_bodies_are_decode_errors() {
     assert_eq!(
         err(r#"{"resourceLogs":{}}"#),
         "otlp_logs: cannot decode body: resourceLogs: expected an array, got an object"
+    );
+}
+
+#[test]
+fn json_bytes_values_are_base64_as_for_metrics() {
+    let body = |bytes: &str| {
+        format!(
+            r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"attributes":[
+                {{"key":"ml.model","value":{{"stringValue":"m"}}}},
+                {{"key":"ml.prediction","value":{{"intValue":1}}}},
+                {{"key":"raw","value":{{"bytesValue":"{bytes}"}}}}]}}]}}]}}]}}"#
+        )
+    };
+    let limits = MlDecodeLimits::default();
+    let d = decode_otlp_logs(body("aGkh").as_bytes(), true, &limits).expect("base64");
+    assert_eq!((d.events.len(), d.errors.len()), (1, 0));
+    // The OTLP/JSON readers are the metrics ones: bytes that are not base64 are refused the
+    // same way, naming the JSON path.
+    assert_eq!(
+        decode_otlp_logs(body("!!").as_bytes(), true, &limits)
+            .expect_err("not base64")
+            .to_string(),
+        "otlp_logs: cannot decode body: resourceLogs[0].scopeLogs[0].logRecords[0].attributes[2]\
+         .value.bytesValue: expected base64"
     );
 }

@@ -2,10 +2,12 @@
 
 use std::mem::size_of;
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value as AV, AnyValue, EntityRef, InstrumentationScope, KeyValue,
 };
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
     exponential_histogram_data_point::Buckets, metric::Data, Exemplar,
     ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
@@ -189,5 +191,34 @@ impl Heap for SummaryDataPoint {
 impl Heap for Exemplar {
     fn heap(&self) -> u64 {
         each(&self.filtered_attributes) + bytes(&self.span_id) + bytes(&self.trace_id)
+    }
+}
+
+impl Heap for ExportLogsServiceRequest {
+    fn heap(&self) -> u64 {
+        each(&self.resource_logs)
+    }
+}
+
+impl Heap for ResourceLogs {
+    fn heap(&self) -> u64 {
+        self.resource.heap() + each(&self.scope_logs) + bytes(self.schema_url.as_bytes())
+    }
+}
+
+impl Heap for ScopeLogs {
+    fn heap(&self) -> u64 {
+        self.scope.heap() + each(&self.log_records) + bytes(self.schema_url.as_bytes())
+    }
+}
+
+impl Heap for LogRecord {
+    fn heap(&self) -> u64 {
+        bytes(self.severity_text.as_bytes())
+            + self.body.heap()
+            + each(&self.attributes)
+            + bytes(&self.trace_id)
+            + bytes(&self.span_id)
+            + bytes(self.event_name.as_bytes())
     }
 }

@@ -122,18 +122,6 @@ fn reference_time(expr: &Expr) -> (Option<AtModifier>, i64) {
     walk(expr, &mut Vec::new()).unwrap_or((None, 0))
 }
 
-/// Go's `regexp.QuoteMeta`.
-fn quote_meta(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// An info series' or base series' join key for one info metric: the metric name and the
 /// identifying labels present.
 type Signature = (String, Vec<(&'static str, String)>);
@@ -187,7 +175,10 @@ fn info(f: &FnCtx<'_, '_>, base: Vec<StepSeries>) -> Result<Vec<StepSeries>, Pro
     } else {
         let mut matchers = Vec::new();
         for (l, values) in &id_values {
-            let alternation: Vec<String> = values.iter().map(|v| quote_meta(v)).collect();
+            let alternation: Vec<String> = values
+                .iter()
+                .map(|v| vigil_model::go_quote_meta(v))
+                .collect();
             matchers.push(matcher(T_EQL_REGEX, l, &alternation.join("|"))?);
         }
         matchers.extend(data.values().flatten().cloned());
@@ -382,8 +373,8 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(quote_meta("a.b+c"), "a\\.b\\+c");
-        assert_eq!(quote_meta("plain"), "plain");
+        assert_eq!(vigil_model::go_quote_meta("a.b+c"), "a\\.b\\+c");
+        assert_eq!(vigil_model::go_quote_meta("plain"), "plain");
     }
 
     #[test]

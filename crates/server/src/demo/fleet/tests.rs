@@ -105,9 +105,22 @@ fn drifted(reference: &[Draw], current: &[Draw], name: &str) -> (f64, bool) {
     (stat, stat >= 0.1)
 }
 
+/// Neither incident.
+const BASELINE: Phase = Phase {
+    drift_for: None,
+    dropped: false,
+};
+
+/// Drift long under way, accuracy as before.
 const DRIFTING: Phase = Phase {
     drift_for: Some(3600.0),
     dropped: false,
+};
+
+/// Drift long under way, accuracy dropped.
+const DEGRADED: Phase = Phase {
+    drift_for: Some(3600.0),
+    dropped: true,
 };
 
 #[test]
@@ -163,7 +176,7 @@ fn rate_is_exact_for_any_step_length() {
 
 #[test]
 fn fraud_drift_moves_amount_threefold_and_adds_a_country() {
-    let before = draws(Model::Fraud, Phase::BASELINE, 10_000, 1);
+    let before = draws(Model::Fraud, BASELINE, 10_000, 1);
     let after = draws(Model::Fraud, DRIFTING, 10_000, 2);
     let amount = |ds: &[Draw]| {
         mean(
@@ -188,8 +201,8 @@ fn fraud_drift_moves_amount_threefold_and_adds_a_country() {
 
 #[test]
 fn fraud_drift_clears_evidently_defaults_on_most_columns() {
-    let reference = draws(Model::Fraud, Phase::BASELINE, 10_000, 1);
-    let same = draws(Model::Fraud, Phase::BASELINE, 10_000, 2);
+    let reference = draws(Model::Fraud, BASELINE, 10_000, 1);
+    let same = draws(Model::Fraud, BASELINE, 10_000, 2);
     let current = draws(Model::Fraud, DRIFTING, 10_000, 3);
     let names: Vec<&str> = reference[0].features.iter().map(|(n, _)| *n).collect();
     assert_eq!(names.len(), 6);
@@ -218,8 +231,8 @@ fn fraud_drift_clears_evidently_defaults_on_most_columns() {
 
 #[test]
 fn recommender_drift_moves_device_mix_and_popularity() {
-    let reference = draws(Model::Recommender, Phase::BASELINE, 10_000, 1);
-    let same = draws(Model::Recommender, Phase::BASELINE, 10_000, 2);
+    let reference = draws(Model::Recommender, BASELINE, 10_000, 1);
+    let same = draws(Model::Recommender, BASELINE, 10_000, 2);
     let current = draws(Model::Recommender, DRIFTING, 10_000, 3);
     let mut flagged = Vec::new();
     for (name, _) in &reference[0].features {
@@ -278,7 +291,7 @@ fn accuracy(ds: &[Draw]) -> f64 {
 
 #[test]
 fn fraud_accuracy_drops_below_alert_threshold() {
-    let before = draws(Model::Fraud, Phase::BASELINE, 20_000, 7);
+    let before = draws(Model::Fraud, BASELINE, 20_000, 7);
     let acc = accuracy(&before);
     let auc = roc_auc(&before);
     assert!(acc >= 0.95, "accuracy before {acc}");
@@ -291,7 +304,7 @@ fn fraud_accuracy_drops_below_alert_threshold() {
         assert_eq!(binary(d.prediction), score >= 0.5);
     }
 
-    let after = draws(Model::Fraud, Phase::DEGRADED, 20_000, 8);
+    let after = draws(Model::Fraud, DEGRADED, 20_000, 8);
     let acc = accuracy(&after);
     assert!(acc < 0.85, "accuracy after {acc}");
     let legit_flagged = after
@@ -312,13 +325,13 @@ fn mae(ds: &[Draw]) -> f64 {
 
 #[test]
 fn recommender_mae_rises_past_one() {
-    let before = draws(Model::Recommender, Phase::BASELINE, 20_000, 9);
+    let before = draws(Model::Recommender, BASELINE, 20_000, 9);
     let m = mae(&before);
     assert!((m - 0.4).abs() < 0.05, "mae before {m}");
     // Drift alone leaves the model as good as it was.
     let m = mae(&draws(Model::Recommender, DRIFTING, 20_000, 10));
     assert!((m - 0.4).abs() < 0.05, "mae while drifting {m}");
-    let after = draws(Model::Recommender, Phase::DEGRADED, 20_000, 11);
+    let after = draws(Model::Recommender, DEGRADED, 20_000, 11);
     let m = mae(&after);
     assert!(m > 1.1, "mae after {m}");
     for d in before.iter().chain(&after) {
@@ -453,10 +466,10 @@ fn p95(model: Model, phase: Phase) -> f64 {
 
 #[test]
 fn recommender_latency_climbs_past_one_second_after_drift() {
-    let fraud = p95(Model::Fraud, Phase::BASELINE);
+    let fraud = p95(Model::Fraud, BASELINE);
     assert!((0.05..0.1).contains(&fraud), "fraud p95 {fraud}");
-    assert!(p95(Model::Fraud, Phase::DEGRADED) < 0.1);
-    let before = p95(Model::Recommender, Phase::BASELINE);
+    assert!(p95(Model::Fraud, DEGRADED) < 0.1);
+    let before = p95(Model::Recommender, BASELINE);
     assert!(before < 0.5, "recommender p95 before {before}");
     let after = p95(Model::Recommender, DRIFTING);
     assert!(after > 1.0, "recommender p95 after {after}");

@@ -12,15 +12,15 @@ use crate::demo::fleet::{Fleet, FleetConfig};
 
 /// One request the fake server received.
 #[derive(Debug)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
+pub(crate) struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 /// A server that answers each connection with the next `(status, body)` of `script`, then
 /// stops accepting. Returns the base URL and a channel of what it received.
-fn serve(script: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Received>) {
+pub(crate) fn serve(script: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = mpsc::channel();
@@ -56,13 +56,13 @@ fn serve(script: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Received>)
             let mut body = vec![0; len];
             reader.read_exact(&mut body).expect("body");
             let mut stream = stream;
-            write!(
+            // The client may hang up before reading a long reply: that is not the test's failure.
+            let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
                  content-length: {}\r\nconnection: close\r\n\r\n{reply}",
                 reply.len()
-            )
-            .expect("respond");
+            );
             let _ = tx.send(Received {
                 path,
                 headers,
@@ -78,16 +78,22 @@ fn recv(rx: &mpsc::Receiver<Received>) -> Received {
         .expect("a request within 10 s")
 }
 
-fn fleet_events(secs: i64) -> (Vec<Prediction>, Vec<Label>) {
-    let mut fleet = Fleet::new(FleetConfig {
+const T0: i64 = 1_795_500_000_000;
+
+/// A fleet at `T0`: 50 events per second per model, labels 1 s later.
+fn fleet() -> Fleet {
+    Fleet::new(FleetConfig {
         seed: 1,
         rate: 50.0,
-        start: 1_795_500_000_000,
+        start: T0,
         label_delay_ms: 1_000,
         label_share: 0.9,
         run_tag: "t".to_owned(),
-    });
-    let tick = fleet.advance(1_795_500_000_000 + secs * 1000);
+    })
+}
+
+fn fleet_events(secs: i64) -> (Vec<Prediction>, Vec<Label>) {
+    let tick = fleet().advance(T0 + secs * 1000);
     (tick.predictions, tick.labels)
 }
 
@@ -199,7 +205,8 @@ fn bad_request_drops_the_batch_instead_of_resending_it() {
 
 #[test]
 fn full_queue_drops_the_oldest_and_counts_them() {
-    let mut sender = Sender::with_caps("http://127.0.0.1:9", 10, 2).expect("client");
+    let mut sender =
+        Sender::with_caps("http://127.0.0.1:9", 10, 2, REQUEST_TIMEOUT).expect("client");
     let (predictions, _) = fleet_events(1);
     assert_eq!(predictions.len(), 100);
     sender.queue_predictions(&predictions);
@@ -227,18 +234,11 @@ fn full_queue_drops_the_oldest_and_counts_them() {
 fn metrics_go_as_snappy_remote_write_with_metadata() {
     let (base, rx) = serve(vec![(204, "")]);
     let mut sender = Sender::new(&base).expect("client");
-    let mut fleet = Fleet::new(FleetConfig {
-        seed: 1,
-        rate: 50.0,
-        start: 1_795_500_000_000,
-        label_delay_ms: 1_000,
-        label_share: 0.9,
-        run_tag: "t".to_owned(),
-    });
+    let mut fleet = fleet();
     let mut batch = Batch::new();
     for s in 1..=3 {
-        fleet.advance(1_795_500_000_000 + s * 5_000);
-        fleet.service_metrics(1_795_500_000_000 + s * 5_000, &mut batch);
+        fleet.advance(T0 + s * 5_000);
+        fleet.service_metrics(T0 + s * 5_000, &mut batch);
     }
     sender.queue_metrics(batch).expect("encodes");
     assert!(!sender.flush(Instant::now()));
@@ -255,4 +255,39 @@ fn metrics_go_as_snappy_remote_write_with_metadata() {
     assert_eq!(decoded.sample_count(), 84);
     assert_eq!(decoded.metadata.len(), 2);
     assert_eq!(sender.stats().metrics.sent, 1);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_is_retried_later() {
+    // Accepts connections (the kernel completes the handshake) and never reads or answers.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut sender =
+        Sender::with_caps(&base, 1_000, 10, Duration::from_millis(300)).expect("client");
+    let (predictions, _) = fleet_events(1);
+    sender.queue_predictions(&predictions);
+    let t0 = Instant::now();
+    assert!(sender.flush(t0), "a timeout leaves the data waiting");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(sender.next_retry(), Some(t0 + BACKOFF_MIN));
+    let stats = sender.stats().predictions;
+    assert_eq!((stats.sent, stats.queued), (0, predictions.len()));
+    drop(listener);
+}
+
+#[test]
+fn an_error_page_of_any_size_is_read_only_as_far_as_it_is_quoted() {
+    let page: &'static str = "x".repeat(1 << 20).leak();
+    let (base, rx) = serve(vec![(413, page), (200, "{}")]);
+    let mut sender = Sender::new(&base).expect("client");
+    let (predictions, labels) = fleet_events(3);
+    assert!(!labels.is_empty());
+    sender.queue_predictions(&predictions);
+    sender.queue_labels(&labels);
+    assert!(!sender.flush(Instant::now()));
+    assert_eq!(recv(&rx).path, PREDICTIONS_PATH);
+    assert_eq!(recv(&rx).path, LABELS_PATH);
+    let stats = sender.stats();
+    assert_eq!(stats.predictions.refused, predictions.len() as u64);
+    assert_eq!(stats.labels.sent, labels.len() as u64);
 }
