@@ -1,5 +1,7 @@
 //! Errors of the alertmanager crate.
 
+use std::path::Path;
+
 use thiserror::Error;
 use vigil_model::ErrorKind;
 
@@ -116,6 +118,24 @@ impl Error {
             Error::Notify { .. } => ErrorKind::Unavailable,
         }
     }
+}
+
+/// An I/O error naming the file it happened to.
+pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Replaces a state file crash-safely ([`vigil_wal::write_atomic`]: `<file>.tmp`, fsync, rename,
+/// directory fsync). Blocking.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`, the reason naming the step and file that failed; before the
+/// rename the previous file is left as it was.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    vigil_wal::write_atomic(path, bytes).map_err(|e| io_err(path, e))
 }
 
 #[cfg(test)]

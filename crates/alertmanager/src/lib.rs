@@ -43,7 +43,6 @@
 mod alert;
 mod alertmanager;
 pub mod api;
-mod atomic_file;
 mod check;
 pub mod config;
 mod dispatch;

@@ -61,8 +61,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info};
 use vigil_model::{Clock, Timestamp};
 
-use crate::atomic_file::{io_err, write_atomic};
-use crate::error::Error;
+use crate::error::{io_err, write_atomic, Error};
 use crate::fingerprint::Fingerprint;
 use crate::gotime::serde_ts;
 use crate::metrics::NotifierMetrics;

@@ -1,11 +1,14 @@
-//! OTLP over gRPC: `opentelemetry.proto.collector.metrics.v1.MetricsService/Export`.
+//! OTLP over gRPC: `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` and
+//! `opentelemetry.proto.collector.logs.v1.LogsService/Export`.
 //!
 //! tonic does the HTTP/2 framing, gRPC message framing and gzip; the message bytes go to the
-//! same decoder and ingest path as OTLP/HTTP protobuf, so no prost type crosses into this crate
-//! (a pass-through codec hands tonic raw bytes both ways).
+//! same decoders and ingest paths as OTLP/HTTP protobuf, so no prost type crosses into this
+//! crate (a pass-through codec hands tonic raw bytes both ways). One generic service serves
+//! both signals; a [`Signal`] says what is served where.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -17,29 +20,111 @@ use vigil_codec::Protocol;
 use vigil_model::ErrorKind;
 
 use crate::ingest::ingest_bytes;
+use crate::ml::{ingest_events, Api};
 use crate::AppState;
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+/// One OTLP signal served over gRPC.
+pub trait Signal: Send + Sync + 'static {
+    /// The gRPC service name.
+    const SERVICE: &'static str;
+    /// The one method's path.
+    const PATH: &'static str;
+    /// Stores one export request's message bytes and answers with the response message bytes.
+    fn export(state: AppState, body: Bytes) -> BoxFuture<Result<Response<Bytes>, Status>>;
+}
+
+/// OTLP metrics (see [`Signal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Metrics;
+
+/// OTLP logs: the ML prediction events among the records (see [`Signal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Logs;
+
+impl Signal for Metrics {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    const PATH: &'static str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+    fn export(state: AppState, body: Bytes) -> BoxFuture<Result<Response<Bytes>, Status>> {
+        Box::pin(async move {
+            match ingest_bytes(&state, Protocol::OtlpProtobuf, body, None, None, Vec::new()).await {
+                Ok(r) => {
+                    let msg = r.message();
+                    let bytes = vigil_codec::otlp::encode_partial_success(
+                        r.rejected_total(),
+                        msg.as_deref(),
+                        false,
+                    );
+                    Ok(Response::new(Bytes::from(bytes)))
+                }
+                Err(e) => Err(Status::new(code_for(e.kind), e.message)),
+            }
+        })
+    }
+}
+
+impl Signal for Logs {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const PATH: &'static str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+    fn export(state: AppState, body: Bytes) -> BoxFuture<Result<Response<Bytes>, Status>> {
+        Box::pin(async move {
+            match ingest_events(&state, Api::OtlpLogs, body, None, false).await {
+                Ok(o) => {
+                    let msg = o.message();
+                    let bytes = vigil_codec::otlp::encode_logs_partial_success(
+                        o.rejected,
+                        msg.as_deref(),
+                        false,
+                    );
+                    Ok(Response::new(Bytes::from(bytes)))
+                }
+                Err(e) => Err(Status::new(code_for(e.kind), e.message)),
+            }
+        })
+    }
+}
 
 /// The tonic service for OTLP metrics over gRPC; add it to a `tonic::transport::Server`.
-pub fn otlp_grpc_service(state: AppState) -> MetricsService {
-    MetricsService { state }
+pub fn otlp_grpc_service(state: AppState) -> OtlpService<Metrics> {
+    OtlpService {
+        state,
+        signal: PhantomData,
+    }
 }
 
-/// See [`otlp_grpc_service`].
-#[derive(Clone)]
-pub struct MetricsService {
+/// The tonic service for OTLP logs over gRPC (ML prediction events in log records).
+pub fn otlp_grpc_logs_service(state: AppState) -> OtlpService<Logs> {
+    OtlpService {
+        state,
+        signal: PhantomData,
+    }
+}
+
+/// See [`otlp_grpc_service`] and [`otlp_grpc_logs_service`].
+pub struct OtlpService<S> {
     state: AppState,
+    signal: PhantomData<S>,
 }
 
-impl NamedService for MetricsService {
-    const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+impl<S> Clone for OtlpService<S> {
+    fn clone(&self) -> Self {
+        OtlpService {
+            state: self.state.clone(),
+            signal: PhantomData,
+        }
+    }
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+impl<S: Signal> NamedService for OtlpService<S> {
+    const NAME: &'static str = S::SERVICE;
+}
 
-impl<B> tower_service::Service<http::Request<B>> for MetricsService
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, B> tower_service::Service<http::Request<B>> for OtlpService<S>
 where
+    S: Signal,
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
 {
@@ -54,7 +139,7 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let state = self.state.clone();
         Box::pin(async move {
-            if req.uri().path() != EXPORT_PATH {
+            if req.uri().path() != S::PATH {
                 return Ok(
                     Status::unimplemented(format!("unknown method {}", req.uri().path()))
                         .into_http(),
@@ -66,36 +151,26 @@ where
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max);
-            Ok(grpc.unary(Export { state }, req).await)
+            let export: Export<S> = Export {
+                state,
+                signal: PhantomData,
+            };
+            Ok(grpc.unary(export, req).await)
         })
     }
 }
 
-struct Export {
+struct Export<S> {
     state: AppState,
+    signal: PhantomData<S>,
 }
 
-impl UnaryService<Bytes> for Export {
+impl<S: Signal> UnaryService<Bytes> for Export<S> {
     type Response = Bytes;
     type Future = BoxFuture<Result<Response<Bytes>, Status>>;
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let state = self.state.clone();
-        Box::pin(async move {
-            let body = request.into_inner();
-            match ingest_bytes(&state, Protocol::OtlpProtobuf, body, None, None, Vec::new()).await {
-                Ok(r) => {
-                    let msg = r.message();
-                    let bytes = vigil_codec::otlp::encode_partial_success(
-                        r.rejected_total(),
-                        msg.as_deref(),
-                        false,
-                    );
-                    Ok(Response::new(Bytes::from(bytes)))
-                }
-                Err(e) => Err(Status::new(code_for(e.kind), e.message)),
-            }
-        })
+        S::export(self.state.clone(), request.into_inner())
     }
 }
 

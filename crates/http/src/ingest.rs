@@ -64,29 +64,7 @@ pub async fn ingest(
     body: Body,
     extra_labels: Vec<(String, String)>,
 ) -> Result<IngestResult, IngestError> {
-    let limits = st.limits();
-    let cap = usize::try_from(limits.decode.max_body_bytes).unwrap_or(usize::MAX);
-    let bytes: Bytes = to_bytes(body, cap).await.map_err(|e| {
-        // `to_bytes` wraps http-body-util's `Limited`, whose cap error is a `LengthLimitError`.
-        let inner = e.into_inner();
-        let over = inner
-            .downcast_ref::<http_body_util::LengthLimitError>()
-            .is_some();
-        if over {
-            IngestError {
-                kind: ErrorKind::LimitExceeded,
-                message: format!(
-                    "request body is over the limit of {} bytes",
-                    limits.decode.max_body_bytes
-                ),
-            }
-        } else {
-            IngestError {
-                kind: ErrorKind::InvalidInput,
-                message: format!("cannot read request body: {inner}"),
-            }
-        }
-    })?;
+    let bytes = read_body(body, st.limits().decode.max_body_bytes).await?;
     let content_encoding = header_str(headers, header::CONTENT_ENCODING);
     let content_type = header_str(headers, header::CONTENT_TYPE);
     ingest_bytes(
@@ -98,6 +76,59 @@ pub async fn ingest(
         extra_labels,
     )
     .await
+}
+
+/// Reads a request body of at most `max_bytes` (as received, before any decompression).
+///
+/// # Errors
+/// [`ErrorKind::LimitExceeded`] past the cap, [`ErrorKind::InvalidInput`] when the body cannot
+/// be read.
+pub(crate) async fn read_body(body: Body, max_bytes: u64) -> Result<Bytes, IngestError> {
+    let cap = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+    to_bytes(body, cap).await.map_err(|e| {
+        // `to_bytes` wraps http-body-util's `Limited`, whose cap error is a `LengthLimitError`.
+        let inner = e.into_inner();
+        let over = inner
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
+        if over {
+            IngestError {
+                kind: ErrorKind::LimitExceeded,
+                message: format!("request body is over the limit of {max_bytes} bytes"),
+            }
+        } else {
+            IngestError {
+                kind: ErrorKind::InvalidInput,
+                message: format!("cannot read request body: {inner}"),
+            }
+        }
+    })
+}
+
+/// Runs `f` on the blocking pool under an ingest slot (which bounds the bodies held at once).
+pub(crate) async fn blocking<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
+) -> Result<T, IngestError> {
+    // The semaphore is never closed, so acquiring only fails if it were; treat that as busy.
+    let permit = st
+        .ingest_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| IngestError {
+            kind: ErrorKind::Unavailable,
+            message: "ingest is shutting down".to_owned(),
+        })?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    .map_err(|e| IngestError {
+        kind: ErrorKind::Internal,
+        message: format!("ingest task failed: {e}"),
+    })?
 }
 
 /// Decodes and stores a body already read into memory (the gRPC path enters here, as tonic has
@@ -114,18 +145,7 @@ pub async fn ingest_bytes(
     let now_ms = st.clock.now_ms();
     let store = st.store.clone();
     let catalog = st.metadata.clone();
-    // The semaphore is never closed, so acquiring only fails if it were; treat that as busy.
-    let permit = st
-        .ingest_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| IngestError {
-            kind: ErrorKind::Unavailable,
-            message: "ingest is shutting down".to_owned(),
-        })?;
-    let task = tokio::task::spawn_blocking(move || -> Result<IngestResult, IngestError> {
-        let _permit = permit;
+    let result = blocking(st, move || {
         let ctx = DecodeContext {
             limits: limits.decode,
             content_encoding: content_encoding.as_deref(),
@@ -171,11 +191,9 @@ pub async fn ingest_bytes(
             decoder_rejected: rejected_points,
             decoder_message: rejection_message,
         })
-    });
-    let result = task.await.map_err(|e| IngestError {
-        kind: ErrorKind::Internal,
-        message: format!("ingest task failed: {e}"),
-    })??;
+    })
+    .await?;
+
     let name = protocol.name();
     st.metrics
         .samples_ingested
@@ -202,14 +220,14 @@ pub async fn ingest_bytes(
     Ok(result)
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+pub(crate) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
 
-fn count_request(st: &AppState, protocol: Protocol, code: StatusCode) {
+pub(crate) fn count_request(st: &AppState, protocol: Protocol, code: StatusCode) {
     st.metrics
         .requests
         .get_or_create(&RequestLabels {

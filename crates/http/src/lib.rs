@@ -20,6 +20,7 @@ mod grpc;
 mod ingest;
 mod metadata;
 mod metrics;
+mod ml;
 mod numfmt;
 mod ops;
 mod params;
@@ -31,7 +32,7 @@ mod state;
 mod status;
 
 pub use error::{status_for, ApiError, ErrorType};
-pub use grpc::otlp_grpc_service;
+pub use grpc::{otlp_grpc_logs_service, otlp_grpc_service};
 pub use metadata::MetadataCatalog;
 pub use metrics::HttpMetrics;
 pub use query::engine::{QueryEngine, QueryLimits};

@@ -38,6 +38,12 @@ pub struct QueryLabels {
 }
 
 /// Ingest and query counters, shared by the handlers.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MlEventLabels {
+    pub api: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct HttpMetrics {
     /// `vigil_samples_ingested_total{protocol}`
@@ -50,6 +56,7 @@ pub struct HttpMetrics {
     pub queries: Family<QueryLabels, Counter>,
     /// `vigil_alerts_received_total{status}`: alerts posted to `/api/v2/alerts`.
     pub alerts_received: Family<AlertStatusLabels, Counter>,
+    pub ml_events: Family<MlEventLabels, Counter>,
 }
 
 impl HttpMetrics {
@@ -80,6 +87,11 @@ impl HttpMetrics {
             "vigil_alerts_received",
             "Alerts posted to the Alertmanager API, valid or not, by status (firing, resolved)",
             m.alerts_received.clone(),
+        );
+        registry.register(
+            "vigil_ml_events",
+            "ML prediction and label events received, by API (predictions, labels, otlp_logs) and outcome (accepted, rejected)",
+            m.ml_events.clone(),
         );
         m
     }

@@ -2,12 +2,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::params::Params;
 use crate::{
-    alertmanager, federate, ingest, metadata, ops, query, read, rules, status, ApiError, AppState,
+    alertmanager, federate, ingest, metadata, ml, ops, query, read, rules, status, ApiError,
+    AppState,
 };
 
 /// Parameters from the query string and, for form-encoded POSTs, the body.
@@ -38,7 +39,7 @@ macro_rules! status_handler {
 }
 
 /// The main port: push receivers, Prometheus read and query APIs, federation, status and ops
-/// endpoints, Alertmanager's API v2.
+/// endpoints, Alertmanager's API v2, Vigil's ML API.
 pub fn main_router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -61,6 +62,47 @@ pub fn main_router(state: AppState) -> Router {
             ),
         )
         .route("/v1/metrics", post(otlp_metrics))
+        .route("/v1/logs", post(otlp_logs))
+        .route(
+            "/api/v1/ml/predictions",
+            post(
+                |State(st): State<AppState>, headers: HeaderMap, body: Body| async move {
+                    ml::events(&st, ml::Api::Predictions, headers, body).await
+                },
+            ),
+        )
+        .route(
+            "/api/v1/ml/labels",
+            post(
+                |State(st): State<AppState>, headers: HeaderMap, body: Body| async move {
+                    ml::events(&st, ml::Api::Labels, headers, body).await
+                },
+            ),
+        )
+        .route("/api/v1/ml/models", get(status_handler!(ml::models)))
+        .route(
+            "/api/v1/ml/models/{model}/reference",
+            put(
+                |State(st): State<AppState>,
+                 Path(model): Path<String>,
+                 RawQuery(q): RawQuery,
+                 headers: HeaderMap,
+                 body: Body| async move {
+                    let p = Params::new(q.as_deref(), None);
+                    respond(ml::put_reference(&st, model, p, headers, body).await)
+                },
+            ),
+        )
+        .route(
+            "/api/v1/ml/models/{model}/drift",
+            get(
+                |State(st): State<AppState>,
+                 Path(model): Path<String>,
+                 RawQuery(q): RawQuery| async move {
+                    respond(ml::drift(&st, model, Params::new(q.as_deref(), None)).await)
+                },
+            ),
+        )
         .route(
             "/api/v1/series",
             get(read_handler!(read::series)).post(read_handler!(read::series)),
@@ -163,9 +205,14 @@ async fn otlp_metrics(State(st): State<AppState>, headers: HeaderMap, body: Body
     ingest::otlp_http(&st, headers, body).await
 }
 
+async fn otlp_logs(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    ml::otlp_logs(&st, headers, body).await
+}
+
 /// The OTLP/HTTP port (4318 by default): only the OTLP paths.
 pub fn otlp_http_router(state: AppState) -> Router {
     Router::new()
         .route("/v1/metrics", post(otlp_metrics))
+        .route("/v1/logs", post(otlp_logs))
         .with_state(state)
 }

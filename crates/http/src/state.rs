@@ -4,6 +4,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 use vigil_alertmanager::Alertmanager;
+use vigil_codec::ml::MlDecodeLimits;
 use vigil_codec::DecodeLimits;
 use vigil_model::{Clock, MetricMetadata, SeriesLimits};
 use vigil_storage::MetricStore;
@@ -35,6 +36,8 @@ pub trait Control: Send + Sync {
 pub struct IngestLimits {
     pub decode: DecodeLimits,
     pub series: SeriesLimits,
+    /// Per-event limits of ML prediction and label events.
+    pub ml: MlDecodeLimits,
 }
 
 /// Everything the handlers share.
@@ -64,6 +67,9 @@ pub struct AppState {
     pub alertmanager: Arc<Alertmanager>,
     /// The rule manager behind `/api/v1/rules` and `/api/v1/alerts`.
     pub rules: crate::RulesHandle,
+    /// The ML event store behind `/api/v1/ml/` and OTLP logs (held concretely, as the
+    /// Alertmanager is: one implementation, no engine to swap).
+    pub ml: Arc<vigil_ml::MlStore>,
 }
 
 /// Concurrent ingest jobs: enough to keep every core busy while one job waits on fsync.

@@ -65,6 +65,7 @@ pub struct RawLimits {
     pub max_features_per_model: Option<usize>,
     pub max_categories_per_feature: Option<usize>,
     pub max_pending_labels: Option<usize>,
+    pub max_features_per_event: Option<usize>,
 }
 
 /// Where a model's drift reference comes from.
@@ -173,6 +174,22 @@ impl ModelConfig {
         }
     }
 
+    /// The configured feature types, as the dataset readers take them (a reference upload
+    /// reads its columns as the model's features are declared).
+    pub fn type_overrides(&self) -> crate::TypeOverrides {
+        let of = |kind: ColumnKind| {
+            self.features
+                .iter()
+                .filter(|(_, f)| f.kind == Some(kind))
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        crate::TypeOverrides {
+            categorical: of(ColumnKind::Categorical),
+            numerical: of(ColumnKind::Numerical),
+        }
+    }
+
     fn cap_over(&self, span_ms: i64) -> usize {
         let buckets = (span_ms / self.interval_ms.max(1)).max(1);
         let buckets = usize::try_from(buckets).unwrap_or(usize::MAX);
@@ -188,6 +205,8 @@ pub struct Limits {
     pub max_categories_per_feature: usize,
     /// Predictions waiting for a label, per model.
     pub max_pending_labels: usize,
+    /// Features (and class probabilities) in one event, checked while decoding.
+    pub max_features_per_event: usize,
 }
 
 impl Default for Limits {
@@ -197,6 +216,7 @@ impl Default for Limits {
             max_features_per_model: 1_000,
             max_categories_per_feature: 10_000,
             max_pending_labels: 1_000_000,
+            max_features_per_event: 1_000,
         }
     }
 }
@@ -407,6 +427,11 @@ impl RawMlConfig {
                     "max_pending_labels",
                     l.max_pending_labels,
                     base.max_pending_labels,
+                )?,
+                max_features_per_event: positive(
+                    "max_features_per_event",
+                    l.max_features_per_event,
+                    base.max_features_per_event,
                 )?,
             },
         })

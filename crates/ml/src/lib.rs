@@ -6,6 +6,10 @@
 //! [`Column`] type they read, and reading dataset files (CSV, Parquet) into columns
 //! ([`read_table`]).
 //!
+//! Also owns the prediction and label event store ([`MlStore`]): per model and version a
+//! bounded sample of events, pending predictions and delayed-label performance, in memory or
+//! durable in a data directory (WAL, snapshot and reference files, `docs/format/ml.md`).
+//!
 //! Does not own: HTTP, file formats' transport, or where series are stored.
 
 mod column;
@@ -26,5 +30,7 @@ pub use drift::{
 pub use error::MlError;
 pub use monitor::{FeatureQuality, VersionDrift};
 pub use quality::{feature_quality, Quality};
-pub use store::{IngestReport, MlStore, ModelSummary, ReferenceSummary};
+pub use store::{
+    CheckpointStats, IngestReport, MlStore, ModelSummary, RecoveryReport, ReferenceSummary,
+};
 pub use table::{read_table, Format, Location, TableError, TableLimits, TypeOverrides};

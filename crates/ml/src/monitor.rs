@@ -183,14 +183,31 @@ impl DriftInput {
 }
 
 impl MlStore {
+    /// The column types a reference dataset for `model` is read with: the feature types its
+    /// configuration declares (the rest are detected).
+    pub fn reference_types(&self, model: &str) -> crate::TypeOverrides {
+        self.config().model(model).type_overrides()
+    }
+
     /// One evaluation of every model: maintenance, then every derived series.
     pub fn evaluate(&self, now_ms: i64) -> Batch {
+        self.evaluate_models(now_ms, |_, _| true)
+    }
+
+    /// One evaluation of the models `due` picks (by name and settings; the server uses it to
+    /// give each model its own `interval`).
+    pub fn evaluate_models(
+        &self,
+        now_ms: i64,
+        mut due: impl FnMut(&str, &crate::config::ModelConfig) -> bool,
+    ) -> Batch {
         let mut batch = Batch::new();
+        // Maintenance and revision numbers change the state: done under the ingest lock and
+        // logged in a durable store's WAL (store/persist), the statistics afterwards.
+        let evaluated = self.evaluate_state(now_ms, &mut due, &mut batch);
         let mut inputs = Vec::new();
-        for m in self.all_models() {
-            let mut m = m.lock();
-            m.maintain(now_ms);
-            collect_counts(&mut m, now_ms, &mut batch);
+        for m in &evaluated {
+            let m = m.lock();
             inputs.extend((0..m.versions.len()).filter_map(|vi| m.drift_input(vi, now_ms)));
         }
         // The statistics run after the models' locks are released.
@@ -228,7 +245,7 @@ impl MlStore {
 
 /// Prediction counts, the distribution histogram, freshness, join ratio and delayed-label
 /// performance of every version of one model.
-fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch) {
+pub(crate) fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch) {
     let positive = m.positive_class();
     let window_from = now_ms.saturating_sub(m.cfg.window_ms);
     let (received, joined) = m

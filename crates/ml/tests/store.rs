@@ -101,15 +101,19 @@ fn rolling_reference_detects_a_shift_and_writes_every_series() {
     let now = 1_800_000_000_000i64;
     // An hour of reference, then ten minutes shifted by two standard deviations with a new
     // category.
-    let r = store.ingest_predictions(
-        &events(&mut g, 0, 3_000, now - 70 * MIN, 60 * MIN, 0.0, false),
-        now,
-    );
+    let r = store
+        .ingest_predictions(
+            &events(&mut g, 0, 3_000, now - 70 * MIN, 60 * MIN, 0.0, false),
+            now,
+        )
+        .expect("in-memory store");
     assert_eq!((r.accepted, r.errors.len()), (3_000, 0), "{:?}", r.errors);
-    let r = store.ingest_predictions(
-        &events(&mut g, 10_000, 1_500, now - 10 * MIN, 10 * MIN, 2.0, true),
-        now,
-    );
+    let r = store
+        .ingest_predictions(
+            &events(&mut g, 10_000, 1_500, now - 10 * MIN, 10 * MIN, 2.0, true),
+            now,
+        )
+        .expect("in-memory store");
     assert_eq!(r.accepted, 1_500);
 
     let s = series(&store.evaluate(now));
@@ -170,14 +174,18 @@ fn same_distribution_does_not_drift() {
     ));
     let mut g = Gen(11);
     let now = 1_800_000_000_000i64;
-    store.ingest_predictions(
-        &events(&mut g, 0, 3_000, now - 70 * MIN, 60 * MIN, 0.0, false),
-        now,
-    );
-    store.ingest_predictions(
-        &events(&mut g, 10_000, 1_500, now - 10 * MIN, 10 * MIN, 0.0, false),
-        now,
-    );
+    store
+        .ingest_predictions(
+            &events(&mut g, 0, 3_000, now - 70 * MIN, 60 * MIN, 0.0, false),
+            now,
+        )
+        .expect("in-memory store");
+    store
+        .ingest_predictions(
+            &events(&mut g, 10_000, 1_500, now - 10 * MIN, 10 * MIN, 0.0, false),
+            now,
+        )
+        .expect("in-memory store");
     let s = series(&store.evaluate(now));
     assert_eq!(
         value(&s, "ml_feature_drift_detected", "feature_name=amount"),
@@ -201,10 +209,12 @@ fn uploaded_reference_is_used_and_reported() {
         )
         .expect("reference");
     assert_eq!((summary.rows, summary.columns), (2_000, 1));
-    store.ingest_predictions(
-        &events(&mut g, 0, 500, now - 5 * MIN, 5 * MIN, 3.0, false),
-        now,
-    );
+    store
+        .ingest_predictions(
+            &events(&mut g, 0, 500, now - 5 * MIN, 5 * MIN, 3.0, false),
+            now,
+        )
+        .expect("in-memory store");
     let reports = store.drift_report("fraud", None, now).expect("report");
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
@@ -238,7 +248,9 @@ fn delayed_labels_land_in_their_prediction_window_as_revisions() {
             )
         })
         .collect();
-    store.ingest_predictions(&preds, now - 15 * MIN);
+    store
+        .ingest_predictions(&preds, now - 15 * MIN)
+        .expect("in-memory store");
     let label = |id: &str, l: f64| LabelEvent {
         model: None,
         id: id.into(),
@@ -249,7 +261,9 @@ fn delayed_labels_land_in_their_prediction_window_as_revisions() {
     // A label naming its model counts against that model's join ratio even when unmatched.
     let mut unknown = label("nope", 1.0);
     unknown.model = Some("fraud".into());
-    let r = store.ingest_labels(&[label("e0", 1.0), label("e2", 0.0), unknown], now - MIN);
+    let r = store
+        .ingest_labels(&[label("e0", 1.0), label("e2", 0.0), unknown], now - MIN)
+        .expect("in-memory store");
     assert_eq!((r.joined, r.unmatched), (2, 1));
     let s = series(&store.evaluate(now - MIN));
     let end = w0 + 5 * MIN;
@@ -265,7 +279,9 @@ fn delayed_labels_land_in_their_prediction_window_as_revisions() {
     let s = series(&store.evaluate(now - MIN + 1));
     assert!(!s.keys().any(|k| k.contains("ml_model_accuracy")));
     // Two more labels, one wrong: a second revision one millisecond later.
-    store.ingest_labels(&[label("e1", 0.0), label("e3", 0.0)], now);
+    store
+        .ingest_labels(&[label("e1", 0.0), label("e3", 0.0)], now)
+        .expect("in-memory store");
     let s = series(&store.evaluate(now));
     let acc = s
         .iter()
@@ -275,7 +291,9 @@ fn delayed_labels_land_in_their_prediction_window_as_revisions() {
     assert_eq!(acc, vec![(end - 999, 0.75)]);
     assert_eq!(value(&s, "ml_model_roc_auc", "fraud"), Some(1.0));
     // A label for an already labelled prediction finds nothing.
-    let r = store.ingest_labels(&[label("e1", 1.0)], now);
+    let r = store
+        .ingest_labels(&[label("e1", 1.0)], now)
+        .expect("in-memory store");
     assert_eq!(r.unmatched, 1);
 }
 
@@ -288,7 +306,9 @@ fn a_refused_event_changes_nothing() {
     mistyped.features[0].1 = FeatureValue::Text("lots".into());
     let mut too_many = event(2, now, 1.0, "DE", 0.5);
     too_many.features[1].1 = FeatureValue::Text("C4".into());
-    let r = store.ingest_predictions(&[good.clone(), mistyped], now);
+    let r = store
+        .ingest_predictions(&[good.clone(), mistyped], now)
+        .expect("in-memory store");
     assert_eq!(r.accepted, 1);
     assert_eq!(
         r.errors.iter().map(|(i, e)| format!("{i}: {e}")).collect::<Vec<_>>(),
@@ -299,10 +319,13 @@ fn a_refused_event_changes_nothing() {
         good.features[1].1 = FeatureValue::Text(c.into());
         assert!(store
             .ingest_predictions(&[good.clone()], now)
+            .expect("in-memory store")
             .errors
             .is_empty());
     }
-    let r = store.ingest_predictions(&[too_many], now);
+    let r = store
+        .ingest_predictions(&[too_many], now)
+        .expect("in-memory store");
     assert_eq!(r.errors.len(), 1);
     assert!(
         r.errors[0]
@@ -315,7 +338,10 @@ fn a_refused_event_changes_nothing() {
     assert_eq!(store.models()[0].versions[0].predictions_total, 3);
     let mut future = event(9, now + 3_600_000, 1.0, "DE", 0.5);
     future.model = "fraud".into();
-    assert!(store.ingest_predictions(&[future], now).errors[0]
+    assert!(store
+        .ingest_predictions(&[future], now)
+        .expect("in-memory store")
+        .errors[0]
         .1
         .to_string()
         .contains("ahead"));
@@ -342,7 +368,9 @@ fn regression_models_get_error_metrics() {
             label: Some(Outcome::Number(l)),
         })
         .collect();
-    let r = store.ingest_predictions(&evs, now);
+    let r = store
+        .ingest_predictions(&evs, now)
+        .expect("in-memory store");
     assert_eq!((r.accepted, r.joined), (3, 3));
     let s = series(&store.evaluate(now));
     assert_eq!(value(&s, "ml_model_mae", "rec"), Some(1.0));
@@ -354,7 +382,9 @@ fn regression_models_get_error_metrics() {
     // A class label for a regressor is refused, naming the field.
     let mut bad = evs[0].clone();
     bad.label = Some(Outcome::Class("good".into()));
-    let r = store.ingest_predictions(&[bad], now);
+    let r = store
+        .ingest_predictions(&[bad], now)
+        .expect("in-memory store");
     assert_eq!(
         r.errors[0].1.to_string(),
         "field \"label\": expected a number for a regression model, got \"good\""
@@ -367,13 +397,16 @@ fn a_refused_event_leaves_no_feature_or_category_behind() {
     let now = 1_800_000_000_000i64;
     assert!(store
         .ingest_predictions(&[event(0, now, 1.0, "DE", 0.5)], now)
+        .expect("in-memory store")
         .errors
         .is_empty());
     // A new feature before the over-limit category, and a new class: all refused together.
     let mut e = event(1, now, 1.0, "FR", 0.5);
     e.features
         .insert(0, ("extra".into(), FeatureValue::Text("x".into())));
-    let r = store.ingest_predictions(&[e], now);
+    let r = store
+        .ingest_predictions(&[e], now)
+        .expect("in-memory store");
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     let m = &store.models()[0];
     let names: Vec<&str> = m.features.iter().map(|f| f.name.as_str()).collect();

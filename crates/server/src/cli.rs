@@ -27,6 +27,10 @@ pub enum Command {
     /// service metrics through the public ingest APIs), injecting feature drift and an accuracy
     /// drop after a while.
     Demo(crate::demo::DemoArgs),
+    /// ML monitoring without a server: an offline data drift report between two dataset files
+    /// (`vigil ml drift`), and uploading a model's reference dataset to a running Vigil
+    /// (`vigil ml reference upload`).
+    Ml(crate::ml_cli::MlArgs),
 }
 
 #[derive(Debug, Args, Clone)]

@@ -39,6 +39,10 @@ pub struct RawConfig {
     /// Prometheus's `alerting:`: `alert_relabel_configs` and external `alertmanagers`.
     #[serde(default)]
     pub alerting: Option<crate::upstream::RawAlerting>,
+    /// ML monitoring (`vigil_ml::config`): defaults for every model, per-model monitors,
+    /// limits.
+    #[serde(default)]
+    pub ml: Option<vigil_ml::RawMlConfig>,
     /// Prometheus sections Vigil reads later in its roadmap; accepted (so a `prometheus.yml`
     /// loads unchanged) and reported as not yet in effect.
     #[serde(default)]
@@ -147,6 +151,8 @@ pub struct Settings {
     pub config_yaml: String,
     /// Sections accepted but not yet in effect, to be logged at start.
     pub ignored_sections: Vec<&'static str>,
+    /// The `ml:` section, validated; defaults without one.
+    pub ml: vigil_ml::MlConfig,
 }
 
 /// A configuration error with its place in the file.
@@ -389,6 +395,11 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
     let alerting = crate::upstream::validate(raw.alerting, base)
         .map_err(|(path, reason)| err(&path, reason))?;
 
+    let ml = raw.ml.unwrap_or_default().validate().map_err(|e| match e {
+        vigil_ml::MlError::Config { field, reason } => err(&field, reason),
+        other => err("ml", other.to_string()),
+    })?;
+
     let mut ignored_sections = Vec::new();
     for (present, name) in [
         (raw.remote_write.is_some(), "remote_write"),
@@ -444,6 +455,7 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
         rule_files,
         config_yaml: String::new(),
         ignored_sections,
+        ml,
     })
 }
 
@@ -529,6 +541,21 @@ mod tests {
             parse("storage:\n  retention_time: 1d\n  bogus: 1\n", "p.yml").expect_err("unknown");
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.reason.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn ml_section_is_validated_with_lines() {
+        let s = parse(
+            "ml:\n  defaults:\n    window: 30m\n  models:\n    fraud:\n      threshold: 0.2\n",
+            "p.yml",
+        )
+        .expect("valid");
+        assert_eq!(s.ml.defaults.window_ms, 1_800_000);
+        assert_eq!(s.ml.model("fraud").threshold, Some(0.2));
+        let e = parse("ml:\n  models:\n    fraud:\n      window: 5x\n", "p.yml")
+            .expect_err("bad window");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.reason.starts_with("ml.models.fraud.window: "), "{e}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod alerting;
 mod cli;
 mod config;
 mod demo;
+mod ml;
+mod ml_cli;
 mod rules;
 mod serve;
 mod stats;
@@ -31,6 +33,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        cli::Command::Ml(args) => ml_cli::run(args).unwrap_or_else(|e| {
+            eprintln!("vigil: {e:#}");
+            ExitCode::FAILURE
+        }),
         cli::Command::Serve(args) => match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -17,6 +17,7 @@ use vigil_http::{
     AppState, Control, HttpMetrics, IngestLimits, LoadedConfig, MetadataCatalog, QueryEngine,
     ServerInfo, TargetSource,
 };
+use vigil_ml::MlStore;
 use vigil_model::{Clock, MetricMetadata, SystemClock};
 use vigil_scrape::{ManagerOptions, ScrapeManager};
 use vigil_storage::{MetricAppend, MetricSelect, MetricStore};
@@ -25,6 +26,7 @@ use vigil_tsdb::{Tsdb, TsdbOptions};
 use crate::alerting;
 use crate::cli::ServeArgs;
 use crate::config::{self, FsyncPolicy, Settings};
+use crate::ml;
 use crate::rules;
 use crate::stats::TsdbCollector;
 use crate::upstream::Notifier;
@@ -99,6 +101,7 @@ struct Reloader {
     alertmanager: Arc<Alertmanager>,
     upstream: Arc<Notifier>,
     rules: vigil_http::RulesHandle,
+    ml: Arc<MlStore>,
     external_url: String,
     /// Serialises reloads.
     lock: Mutex<()>,
@@ -139,7 +142,9 @@ impl Control for Reloader {
         *self.limits.write() = IngestLimits {
             decode: s.decode_limits,
             series: s.series_limits,
+            ml: ml::decode_limits(&s.ml),
         };
+        self.ml.set_config(s.ml.clone());
         self.query.set_limits(s.query_limits);
         *self.config.write() = loaded_config(&s, self.clock.now_ms());
         self.rt.block_on(self.scrape.apply(&s.scrape));
@@ -311,6 +316,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
     let limits = Arc::new(RwLock::new(IngestLimits {
         decode: settings.decode_limits,
         series: settings.series_limits,
+        ml: ml::decode_limits(&settings.ml),
     }));
     let ready = Arc::new(AtomicBool::new(false));
     let alertmanager = {
@@ -348,6 +354,32 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         &clock,
         &external_url,
     )?;
+    let ml_store = {
+        let (dir, config, wal, now) = (
+            args.data_dir.join("ml"),
+            settings.ml.clone(),
+            wal_options(&settings),
+            clock.now_ms(),
+        );
+        let shown = dir.display().to_string();
+        let (store, report) =
+            tokio::task::spawn_blocking(move || MlStore::open(&dir, config, wal, now))
+                .await
+                .context("ML store open task failed")?
+                .with_context(|| format!("cannot open the ML event store in {shown}"))?;
+        tracing::info!(
+            dir = %shown,
+            models = report.models,
+            references = report.references,
+            records_replayed = report.records,
+            events_refused_on_replay = report.events_refused,
+            ms = report.duration.as_millis(),
+            "ML event store open"
+        );
+        Arc::new(store)
+    };
+    ml::warn_on_label_horizon(&settings.ml, settings.ooo_window);
+    let ml_metrics = ml::MlMetrics::new(&mut registry);
     let query = Arc::new(QueryEngine::new(select, settings.query_limits));
     let start_ms = clock.now_ms();
     let config = Arc::new(RwLock::new(loaded_config(&settings, start_ms)));
@@ -362,6 +394,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         alertmanager: alertmanager.clone(),
         upstream: upstream.clone(),
         rules: rules.clone(),
+        ml: ml_store.clone(),
         external_url,
         lock: Mutex::new(()),
     });
@@ -381,6 +414,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         config,
         alertmanager: alertmanager.clone(),
         rules: rules.clone(),
+        ml: ml_store.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -407,11 +441,13 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         let (l, a) = bind("OTLP gRPC", addr).await?;
         tracing::info!(address = %a, "OTLP gRPC listening");
         let svc = vigil_http::otlp_grpc_service(state.clone());
+        let logs = vigil_http::otlp_grpc_logs_service(state.clone());
         let mut rx = stop_rx.clone();
         servers.push(tokio::spawn(async move {
             let incoming = tokio_stream_listener(l);
             let res = tonic::transport::Server::builder()
                 .add_service(svc)
+                .add_service(logs)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = rx.wait_for(|s| *s).await;
                 })
@@ -449,6 +485,13 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
     );
 
     let rule_evaluator = rules::spawn_evaluator(&rules, clock.clone(), stop_rx.clone());
+    let ml_evaluator = ml::spawn_evaluator(
+        ml_store.clone(),
+        tsdb.clone(),
+        clock.clone(),
+        ml_metrics,
+        stop_rx.clone(),
+    );
 
     scrape.apply(&settings.scrape).await;
     ready.store(true, Ordering::Release);
@@ -465,6 +508,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
     let _ = alert_housekeeping.await;
     state.alertmanager.stop_notifier().await;
     let _ = rule_evaluator.await;
+    let _ = ml_evaluator.await;
     drop(rules);
     upstream.stop().await;
     scrape.stop().await;
@@ -473,6 +517,22 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
     drop(state);
     drop(reloader);
     drop(scrape);
+    match Arc::try_unwrap(ml_store) {
+        Ok(store) => {
+            let now = clock.now_ms();
+            let res = tokio::task::spawn_blocking(move || {
+                store.checkpoint(now)?;
+                store.close()
+            })
+            .await;
+            match res {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "closing the ML event store"),
+                Err(e) => tracing::error!(error = %e, "ML store close task failed"),
+            }
+        }
+        Err(_) => tracing::warn!("ML event store still in use at shutdown; WAL left for replay"),
+    }
     match Arc::try_unwrap(tsdb) {
         Ok(t) => tokio::task::spawn_blocking(move || t.close())
             .await
@@ -491,15 +551,20 @@ fn tsdb_options(s: &Settings) -> TsdbOptions {
         retention_time_ms: millis(s.retention_time),
         retention_size_bytes: s.retention_size,
         max_series: usize::try_from(s.max_series).unwrap_or(usize::MAX),
-        wal: vigil_wal::WalOptions {
-            fsync: match s.wal_fsync {
-                FsyncPolicy::Always => vigil_wal::FsyncPolicy::Always,
-                FsyncPolicy::Interval(d) => vigil_wal::FsyncPolicy::Interval(d),
-                FsyncPolicy::Never => vigil_wal::FsyncPolicy::Never,
-            },
-            ..d.wal
-        },
+        wal: wal_options(s),
         ..d
+    }
+}
+
+/// The WAL settings of both stores (metrics and ML events): `storage.wal_fsync`.
+fn wal_options(s: &Settings) -> vigil_wal::WalOptions {
+    vigil_wal::WalOptions {
+        fsync: match s.wal_fsync {
+            FsyncPolicy::Always => vigil_wal::FsyncPolicy::Always,
+            FsyncPolicy::Interval(d) => vigil_wal::FsyncPolicy::Interval(d),
+            FsyncPolicy::Never => vigil_wal::FsyncPolicy::Never,
+        },
+        ..vigil_wal::WalOptions::default()
     }
 }
 

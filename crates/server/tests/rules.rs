@@ -231,9 +231,30 @@ fn invalid_rule_file_refuses_to_start() {
 /// `vigil check rules` and `vigil test rules` on the examples agree with promtool.
 #[test]
 fn example_rules_pass_like_promtool() {
+    // (rule file, its tests, rules in it, an expectation to break: from, to)
+    for (rules, tests, count, (from, to)) in [
+        (
+            "ml-alerts.rules.yml",
+            "ml-alerts.test.yml",
+            6,
+            ("value: 2.40625", "value: 2.4"),
+        ),
+        (
+            "ml-monitoring.rules.yml",
+            "ml-monitoring.test.yml",
+            4,
+            ("fell to 0.790", "fell to 0.79"),
+        ),
+    ] {
+        example_agrees_with_promtool(rules, tests, count, from, to);
+    }
+}
+
+fn example_agrees_with_promtool(rules: &str, tests: &str, count: usize, from: &str, to: &str) {
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
-    let rules = format!("{examples}/ml-alerts.rules.yml");
-    let tests = format!("{examples}/ml-alerts.test.yml");
+    let rules_name = rules;
+    let rules = format!("{examples}/{rules}");
+    let tests = format!("{examples}/{tests}");
     let vigil = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(args)
@@ -246,7 +267,10 @@ fn example_rules_pass_like_promtool() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
-    assert!(String::from_utf8_lossy(&check.stdout).contains("SUCCESS: 6 rules found"));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains(&format!("SUCCESS: {count} rules found")),
+        "{rules}"
+    );
     let test = vigil(&["test", "rules", &tests]);
     assert!(
         test.status.success(),
@@ -256,13 +280,12 @@ fn example_rules_pass_like_promtool() {
     );
     // A broken expectation fails in both.
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(&rules, dir.path().join("ml-alerts.rules.yml")).expect("copy");
-    let text = std::fs::read_to_string(&tests)
-        .expect("read")
-        .replace("value: 2.40625", "value: 2.4");
-    let broken = write(dir.path(), "broken.test.yml", &text);
+    std::fs::copy(&rules, dir.path().join(rules_name)).expect("copy");
+    let text = std::fs::read_to_string(&tests).expect("read");
+    assert!(text.contains(from), "{tests} has no {from:?} to break");
+    let broken = write(dir.path(), "broken.test.yml", &text.replace(from, to));
     let failed = vigil(&["test", "rules", &broken]);
-    assert!(!failed.status.success());
+    assert!(!failed.status.success(), "{tests} broken still passes");
     let Some(promtool) = common::peer("VIGIL_PROMTOOL", "/usr/bin/promtool") else {
         return;
     };

@@ -29,6 +29,11 @@ pub struct Repair {
     pub reason: String,
 }
 
+/// A batch written by [`Wal::write`]: its sequence number, for [`Wal::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "pass it to Wal::wait to make the batch durable"]
+pub struct Written(u64);
+
 /// Counters of a [`Wal`], for the server's `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WalStats {
@@ -168,36 +173,55 @@ impl Wal {
     }
 
     /// Appends `records` as one batch (never split across segments) and returns when they are as
-    /// durable as the fsync policy promises.
+    /// durable as the fsync policy promises: [`Wal::write`] then [`Wal::wait`].
     ///
     /// # Errors
     /// A record over 1 GiB, a failed write or fsync, or a log broken by an earlier failed fsync.
     pub fn append(&self, records: &[&[u8]]) -> Result<(), WalError> {
+        let written = self.write(records)?;
+        self.wait(written)
+    }
+
+    /// Writes `records` as one batch (`write(2)`, never split across segments) without waiting
+    /// for durability; pass the result to [`Wal::wait`]. For callers that must order their
+    /// batches under a lock of their own and keep the fsync wait outside it, so that concurrent
+    /// appenders still share one fsync.
+    ///
+    /// # Errors
+    /// A record over 1 GiB, a failed write, or a log broken by an earlier failed fsync.
+    pub fn write(&self, records: &[&[u8]]) -> Result<Written, WalError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Written(0));
         }
-        let seq = {
-            let mut inner = self.inner.lock();
-            if let Some(reason) = &inner.broken {
-                return Err(WalError::Broken {
-                    reason: reason.clone(),
-                });
-            }
-            let mut buf = std::mem::take(&mut inner.buf);
-            buf.clear();
-            let res = self.write_batch(&mut inner, &mut buf, records);
-            // Keep a moderately sized buffer around for the next batch.
-            if buf.capacity() <= 8 << 20 {
-                inner.buf = buf;
-            }
-            res?;
-            inner.written
-        };
+        let mut inner = self.inner.lock();
+        if let Some(reason) = &inner.broken {
+            return Err(WalError::Broken {
+                reason: reason.clone(),
+            });
+        }
+        let mut buf = std::mem::take(&mut inner.buf);
+        buf.clear();
+        let res = self.write_batch(&mut inner, &mut buf, records);
+        // Keep a moderately sized buffer around for the next batch.
+        if buf.capacity() <= 8 << 20 {
+            inner.buf = buf;
+        }
+        res?;
+        Ok(Written(inner.written))
+    }
+
+    /// Returns when the batch `written` (and every batch before it) is as durable as the fsync
+    /// policy promises: fsynced with `Always` (sharing an fsync in progress), fsynced if the
+    /// interval has elapsed with `Interval`, at once with `Never`.
+    ///
+    /// # Errors
+    /// A failed fsync (which also breaks the log).
+    pub fn wait(&self, written: Written) -> Result<(), WalError> {
         match self.opts.fsync {
-            FsyncPolicy::Always => self.sync_to(seq, true),
+            FsyncPolicy::Always => self.sync_to(written.0, true),
             FsyncPolicy::Interval(d) => {
                 if self.since_last_sync() >= d {
-                    self.sync_to(seq, false)
+                    self.sync_to(written.0, false)
                 } else {
                     Ok(())
                 }

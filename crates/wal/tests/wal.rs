@@ -283,6 +283,31 @@ fn group_commit_shares_fsyncs() {
 }
 
 #[test]
+fn write_then_wait_syncs_after_the_callers_lock() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wal = Wal::open(dir.path(), opts(1 << 20, FsyncPolicy::Always)).expect("open");
+    let order = parking_lot::Mutex::new(0u32);
+    // The caller orders its batches under its own lock and waits after releasing it.
+    let written = {
+        let mut n = order.lock();
+        *n += 1;
+        wal.write(&[b"first"]).expect("write")
+    };
+    assert_eq!(wal.stats().fsyncs, 0);
+    wal.wait(written).expect("wait");
+    assert_eq!(wal.stats().fsyncs, 1);
+    // Already durable: waiting again costs nothing.
+    wal.wait(written).expect("wait");
+    assert_eq!(wal.stats().fsyncs, 1);
+    let empty = wal.write(&[]).expect("empty write");
+    wal.wait(empty).expect("wait");
+    assert_eq!(wal.stats().fsyncs, 1);
+    let (got, errs) = read_all(dir.path());
+    assert!(errs.is_empty());
+    assert_eq!(got, vec![b"first".to_vec()]);
+}
+
+#[test]
 fn empty_and_foreign_files_are_ignored() {
     let dir = tempfile::tempdir().expect("tmp");
     fs::write(dir.path().join("README"), b"not a segment").expect("write");

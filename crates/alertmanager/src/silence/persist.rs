@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use vigil_model::Timestamp;
 
 use super::{silence_matcher, validate, Entry, Silence};
-use crate::atomic_file::io_err;
-use crate::error::Error;
+use crate::error::{io_err, Error};
 use crate::gotime::{serde_ts, ZERO_TIME};
 use crate::matcher::Matcher;
 
@@ -154,11 +153,11 @@ pub(super) fn load(path: &Path) -> Result<Vec<Entry>, Error> {
     decode(&bytes).map_err(|e| corrupt(path, e))
 }
 
-/// Writes the file atomically (see `atomic_file`).
+/// Writes the file atomically ([`crate::error::write_atomic`]).
 pub(super) fn store<'a>(
     path: &Path,
     entries: impl Iterator<Item = &'a Entry>,
 ) -> Result<(), Error> {
     let bytes = encode(entries).map_err(|e| io_err(path, e))?;
-    crate::atomic_file::write_atomic(path, &bytes)
+    crate::error::write_atomic(path, &bytes)
 }

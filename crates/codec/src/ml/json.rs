@@ -195,7 +195,7 @@ fn array<K: Kind>(input: Body<'_>, open: usize, c: &mut Collector<'_, K>, ctx: &
     }
     loop {
         index += 1;
-        // The line of an event is only needed for its errors: found then, not for every event.
+        // Lines are counted incrementally, so finding each event's costs one pass in all.
         if c.over_event_limit(|| lines.line_at(pos), index) {
             return;
         }
@@ -204,7 +204,7 @@ fn array<K: Kind>(input: Body<'_>, open: usize, c: &mut Collector<'_, K>, ctx: &
             Err((at, what)) => return broken(c, &mut lines, index, at, what),
         };
         match input.parse::<K>(pos, end, ctx) {
-            Ok(Ok(event)) => c.out.events.push(event),
+            Ok(Ok(event)) => c.push(lines.line_at(pos), index, Ok(event)),
             Ok(Err(invalid)) => c.error(lines.line_at(pos), index, invalid),
             Err(e) => {
                 let (line, start_column) = lines.at(pos);

@@ -116,6 +116,9 @@ impl Default for MlDecodeLimits {
 pub struct MlDecoded<T> {
     /// Every valid event, in body order.
     pub events: Vec<T>,
+    /// Where each of `events` was in the body, `(line, index)` as in [`EventError`], so that a
+    /// later refusal (by the store) can name it too.
+    pub positions: Vec<(usize, usize)>,
     /// The first [`MlDecodeLimits::max_errors_reported`] errors, in body order.
     pub errors: Vec<EventError>,
     /// Errors past those listed in `errors`.
@@ -128,6 +131,7 @@ impl<T> Default for MlDecoded<T> {
     fn default() -> Self {
         MlDecoded {
             events: Vec::new(),
+            positions: Vec::new(),
             errors: Vec::new(),
             more_errors: 0,
             ignored: 0,
@@ -230,7 +234,10 @@ impl<'l, T> Collector<'l, T> {
 
     fn push(&mut self, line: usize, index: usize, event: Result<T, Invalid>) {
         match event {
-            Ok(e) => self.out.events.push(e),
+            Ok(e) => {
+                self.out.events.push(e);
+                self.out.positions.push((line, index));
+            }
             Err(invalid) => self.error(line, index, invalid),
         }
     }

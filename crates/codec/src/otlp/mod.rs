@@ -29,8 +29,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use prost::Message;
 
 pub use response::{
-    encode_error_status, encode_partial_success, encode_response, grpc_code, response_content_type,
-    CONTENT_TYPE_JSON, CONTENT_TYPE_PROTOBUF,
+    encode_error_status, encode_logs_partial_success, encode_partial_success, encode_response,
+    grpc_code, response_content_type, CONTENT_TYPE_JSON, CONTENT_TYPE_PROTOBUF,
 };
 
 use crate::{wire_budget, CodecError, Decoded};

@@ -48,12 +48,33 @@ pub fn encode_partial_success(
     error_message: Option<&str>,
     json: bool,
 ) -> Vec<u8> {
+    partial_success("rejectedDataPoints", rejected_points, error_message, json)
+}
+
+/// [`encode_partial_success`] for an `ExportLogsServiceResponse`: the same protobuf bytes
+/// (`ExportLogsPartialSuccess` numbers its fields as `ExportMetricsPartialSuccess` does), and
+/// `rejectedLogRecords` in OTLP/JSON.
+pub fn encode_logs_partial_success(
+    rejected_records: u64,
+    error_message: Option<&str>,
+    json: bool,
+) -> Vec<u8> {
+    partial_success("rejectedLogRecords", rejected_records, error_message, json)
+}
+
+/// An export response with `partial_success` (field 1: the rejected count, named
+/// `rejected_field` in OTLP/JSON; field 2: the message) when something was rejected or said.
+fn partial_success(
+    rejected_field: &str,
+    rejected: u64,
+    error_message: Option<&str>,
+    json: bool,
+) -> Vec<u8> {
     let message = error_message.unwrap_or("");
-    let partial =
-        (rejected_points > 0 || !message.is_empty()).then(|| ExportMetricsPartialSuccess {
-            rejected_data_points: i64::try_from(rejected_points).unwrap_or(i64::MAX),
-            error_message: message.to_string(),
-        });
+    let partial = (rejected > 0 || !message.is_empty()).then(|| ExportMetricsPartialSuccess {
+        rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: message.to_string(),
+    });
     if json {
         // Written by hand rather than through the crate's serde derive, which would emit the
         // int64 as a JSON number; the proto3 JSON mapping writes 64-bit integers as strings.
@@ -68,7 +89,7 @@ pub fn encode_partial_success(
                 }
                 if p.rejected_data_points != 0 {
                     inner.insert(
-                        "rejectedDataPoints".into(),
+                        rejected_field.into(),
                         p.rejected_data_points.to_string().into(),
                     );
                 }
@@ -135,6 +156,27 @@ mod tests {
         let back = ExportMetricsServiceResponse::decode(encode_response(&d, false).as_slice())
             .expect("decodes");
         assert_eq!(back.partial_success, None);
+    }
+
+    #[test]
+    fn logs_partial_success_is_an_export_logs_response() {
+        use opentelemetry_proto::tonic::collector::logs::v1::{
+            ExportLogsPartialSuccess, ExportLogsServiceResponse,
+        };
+        let bytes = encode_logs_partial_success(2, Some("record 1: ml.prediction"), false);
+        let back = ExportLogsServiceResponse::decode(bytes.as_slice()).expect("decodes");
+        assert_eq!(
+            back.partial_success,
+            Some(ExportLogsPartialSuccess {
+                rejected_log_records: 2,
+                error_message: "record 1: ml.prediction".into()
+            })
+        );
+        assert_eq!(
+            String::from_utf8(encode_logs_partial_success(2, None, true)).expect("utf8"),
+            r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#
+        );
+        assert!(encode_logs_partial_success(0, None, false).is_empty());
     }
 
     #[test]

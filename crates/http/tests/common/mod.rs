@@ -73,6 +73,7 @@ pub fn state_with(am_config: &str) -> (AppState, Arc<ManualClock>) {
         rules: vigil_http::RulesHandle::new(Arc::new(vigil_rules::RuleManager::new(
             vigil_rules::ManagerOptions::new(store_select.clone(), store_append.clone()),
         ))),
+        ml: Arc::new(vigil_ml::MlStore::new(vigil_ml::MlConfig::default())),
     };
     (st, clock)
 }

@@ -92,6 +92,11 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift.
+    /// The generator's state, for a snapshot.
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
     pub fn below(&mut self, n: u64) -> u64 {
         let wide = u128::from(self.next_u64()) * u128::from(n);
         u64::try_from(wide >> 64).unwrap_or(0)
@@ -118,6 +123,26 @@ impl Bucket {
             cols: Vec::new(),
             rng: Rng::new(start_ms.unsigned_abs() ^ 0x5eed_5eed),
         }
+    }
+
+    /// A bucket as a snapshot stored it; `None` unless every column has one value per row.
+    pub fn restore(seen: u64, ts: Vec<i64>, cols: Vec<Col>, rng_state: u64) -> Option<Bucket> {
+        let rows = ts.len();
+        let whole = cols.iter().all(|c| match c {
+            Col::Num(v) => v.len() == rows,
+            Col::Cat(v) => v.len() == rows,
+        });
+        (whole && seen >= rows as u64).then_some(Bucket {
+            seen,
+            ts,
+            cols,
+            rng: Rng::new(rng_state),
+        })
+    }
+
+    /// The sampling generator's state, for a snapshot.
+    pub fn rng_state(&self) -> u64 {
+        self.rng.state()
     }
 
     /// Offers one event (cells by feature index) to the sample; `n_features` and `kind_of` are

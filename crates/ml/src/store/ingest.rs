@@ -4,9 +4,12 @@
 //! event leaves nothing behind: no sample, count, feature, category or pending prediction.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 
+use super::persist::{T_LABELS, T_PREDICTIONS};
 use super::schema::dict_full;
 use super::{Cell, ClassOutcome, ModelState, Pending, PerfWindow, Predicted};
 use crate::config::Limits;
@@ -120,12 +123,15 @@ fn category_text(v: &FeatureValue) -> Cow<'_, str> {
 }
 
 impl ModelState {
-    /// The kind of feature `name`: as first seen, else as configured.
-    fn feature_kind(&self, name: &str) -> Option<ColumnKind> {
-        self.schema
-            .get_feature(name)
-            .map(|f| f.kind)
-            .or_else(|| self.cfg.features.get(name).and_then(|f| f.kind))
+    /// The index of feature `name`, sent at position `pos` of its event, and its kind: as
+    /// first seen, else as configured (`None` index: a new feature).
+    fn feature_at(&self, pos: usize, name: &str) -> (Option<usize>, Option<ColumnKind>) {
+        let idx = self.schema.get_hinted(pos, name);
+        let kind = match idx.and_then(|i| self.schema.features.get(i)) {
+            Some(f) => Some(f.kind),
+            None => self.cfg.features.get(name).and_then(|f| f.kind),
+        };
+        (idx, kind)
     }
 
     /// Checks an event against the model's kinds and limits without changing anything.
@@ -136,9 +142,10 @@ impl ModelState {
         limits: &Limits,
     ) -> Result<(), MlError> {
         let mut new_features = 0usize;
-        for (name, value) in &e.features {
-            let known = self.schema.get_feature(name);
-            let Some(kind) = self.feature_kind(name).or_else(|| kind_of(value)) else {
+        for (pos, (name, value)) in e.features.iter().enumerate() {
+            let (idx, kind) = self.feature_at(pos, name);
+            let known = idx.and_then(|i| self.schema.features.get(i));
+            let Some(kind) = kind.or_else(|| kind_of(value)) else {
                 continue;
             };
             if known.is_none() {
@@ -221,12 +228,17 @@ impl ModelState {
         // Checked: from here on nothing fails, and everything is kept.
         let cat_limit = limits.max_categories_per_feature;
         let mut cells = Vec::with_capacity(e.features.len());
-        for (name, value) in &e.features {
-            let Some(kind) = self.feature_kind(name).or_else(|| kind_of(value)) else {
+        for (pos, (name, value)) in e.features.iter().enumerate() {
+            let (known, kind) = self.feature_at(pos, name);
+            let Some(kind) = kind.or_else(|| kind_of(value)) else {
                 continue;
             };
-            let Ok(idx) = self.schema.feature(name, || kind, usize::MAX) else {
-                continue;
+            let idx = match known {
+                Some(i) => i,
+                None => match self.schema.feature(name, || kind, usize::MAX) {
+                    Ok(i) => i,
+                    Err(_) => continue,
+                },
             };
             let cell = match (kind, value) {
                 (_, FeatureValue::Missing) => Cell::Missing,
@@ -396,21 +408,67 @@ fn add_hist(t: &mut super::Totals, bounds: &[f64], x: f64) {
 
 impl MlStore {
     /// Stores prediction events; `now_ms` stands for absent timestamps. Each event is kept or
-    /// refused whole.
-    pub fn ingest_predictions(&self, events: &[PredictionEvent], now_ms: i64) -> IngestReport {
+    /// refused whole. With a durable store ([`MlStore::open`]) the accepted events are in the
+    /// WAL, as durable as its fsync policy promises, before this returns.
+    ///
+    /// # Errors
+    /// [`MlError::Io`] when the accepted events could not be made durable; refused events are
+    /// reported in [`IngestReport::errors`], not here. After such an error the events are in
+    /// memory (and in evaluations) but may be lost by a restart.
+    pub fn ingest_predictions(
+        &self,
+        events: &[PredictionEvent],
+        now_ms: i64,
+    ) -> Result<IngestReport, MlError> {
+        let (report, written) = {
+            let mut log = self.log.lock();
+            let durable = self.is_durable();
+            log.begin(T_PREDICTIONS, now_ms);
+            let mut prev = None;
+            let report = self.apply_predictions(events, now_ms, |e| {
+                if durable {
+                    log.push_prediction(e, &mut prev);
+                }
+            });
+            (report, self.log_write(&log)?)
+        };
+        if let Some(w) = written {
+            self.log_wait(w)?;
+        }
+        Ok(report)
+    }
+
+    /// Applies prediction events to the state; `on_accept` sees each accepted one, in order.
+    /// The caller holds the ingest lock (or is the replay, which runs alone).
+    pub(crate) fn apply_predictions<'e>(
+        &self,
+        events: &'e [PredictionEvent],
+        now_ms: i64,
+        mut on_accept: impl FnMut(&'e PredictionEvent),
+    ) -> IngestReport {
         let config = self.config();
         let limits = config.limits;
         let mut report = IngestReport::default();
+        // Consecutive events usually name the same model.
+        let mut cached: Option<(&'e str, Arc<Mutex<ModelState>>)> = None;
         for (i, e) in events.iter().enumerate() {
-            let res = self
-                .model_or_create(&e.model)
-                .and_then(|m| m.lock().add_prediction(e, now_ms, &limits));
+            if cached.as_ref().is_none_or(|(name, _)| *name != e.model) {
+                cached = self.model(&e.model).map(|m| (e.model.as_str(), m));
+            }
+            let res = match &cached {
+                Some((_, m)) => m.lock().add_prediction(e, now_ms, &limits),
+                // A new model exists only once an event of it is kept: a refused event leaves
+                // no empty model behind (nor takes a place under the model limit).
+                None => self
+                    .create_model_with(&e.model, &config, |m| m.add_prediction(e, now_ms, &limits)),
+            };
             match res {
                 Ok(joined) => {
                     report.accepted += 1;
                     if joined == Some(true) {
                         report.joined += 1;
                     }
+                    on_accept(e);
                 }
                 Err(err) => report.errors.push((i, err)),
             }
@@ -419,8 +477,40 @@ impl MlStore {
     }
 
     /// Joins delayed labels to their predictions by id. A label without `model` is looked up
-    /// in every model.
-    pub fn ingest_labels(&self, events: &[LabelEvent], now_ms: i64) -> IngestReport {
+    /// in every model. Durability as [`MlStore::ingest_predictions`].
+    ///
+    /// # Errors
+    /// As [`MlStore::ingest_predictions`].
+    pub fn ingest_labels(
+        &self,
+        events: &[LabelEvent],
+        now_ms: i64,
+    ) -> Result<IngestReport, MlError> {
+        let (report, written) = {
+            let mut log = self.log.lock();
+            let durable = self.is_durable();
+            log.begin(T_LABELS, now_ms);
+            let report = self.apply_labels(events, now_ms, |e| {
+                if durable {
+                    log.push_label(e);
+                }
+            });
+            (report, self.log_write(&log)?)
+        };
+        if let Some(w) = written {
+            self.log_wait(w)?;
+        }
+        Ok(report)
+    }
+
+    /// Applies label events to the state; `on_accept` sees each accepted one, in order. The
+    /// caller holds the ingest lock (or is the replay).
+    pub(crate) fn apply_labels<'e>(
+        &self,
+        events: &'e [LabelEvent],
+        now_ms: i64,
+        mut on_accept: impl FnMut(&'e LabelEvent),
+    ) -> IngestReport {
         let limits = self.config().limits;
         let mut report = IngestReport::default();
         for (i, e) in events.iter().enumerate() {
@@ -450,6 +540,7 @@ impl MlStore {
                 None => self.all_models(),
             };
             let mut found = false;
+            let mut refused = false;
             for m in candidates {
                 let mut m = m.lock();
                 let interval = m.cfg.interval_ms.max(1);
@@ -461,19 +552,21 @@ impl MlStore {
                     continue;
                 };
                 found = true;
-                let res = m.apply_label(&p, &e.label, limits.max_categories_per_feature);
-                let counts = m.labels.entry(bucket).or_insert((0, 0));
-                counts.0 += 1;
-                match res {
+                match m.apply_label(&p, &e.label, limits.max_categories_per_feature) {
                     Ok(()) => {
+                        let counts = m.labels.entry(bucket).or_insert((0, 0));
+                        counts.0 += 1;
                         counts.1 += 1;
                         report.accepted += 1;
                         report.joined += 1;
                     }
                     Err(err) => {
-                        // Put the prediction back: the label was wrong, not the prediction.
+                        // Put the prediction back: the label was wrong, not the prediction. A
+                        // refused label is not counted as received either (it leaves nothing
+                        // behind, so it needs no WAL record).
                         m.pending.insert(e.id.clone(), p);
                         report.errors.push((i, err));
+                        refused = true;
                     }
                 }
                 break;
@@ -481,6 +574,9 @@ impl MlStore {
             if !found {
                 report.accepted += 1;
                 report.unmatched += 1;
+            }
+            if !refused {
+                on_accept(e);
             }
         }
         report

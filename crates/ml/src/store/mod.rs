@@ -7,10 +7,15 @@
 //! `2 × max_events_per_window` rows per version); predictions wait for labels up to
 //! `label_horizon` and `max_pending_labels`; models, features and categories have limits. What
 //! sampling changes in the statistics is in docs/ml.md.
+//!
+//! Durable when opened with [`MlStore::open`] (`persist/`): every change of state happens under
+//! one ingest lock together with its WAL record, so that a replay rebuilds the same state;
+//! [`MlStore::new`] is the same store in memory only.
 
 mod bucket;
 mod ingest;
 mod perf;
+mod persist;
 mod schema;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -25,6 +30,7 @@ pub(crate) use bucket::{Bucket, Cell, Sample, SampleCol, MISSING_CODE};
 pub use ingest::IngestReport;
 pub(crate) use ingest::{SCORE_BUCKETS, VALUE_BUCKETS};
 pub(crate) use perf::{ClassOutcome, PerfWindow};
+pub use persist::{CheckpointStats, RecoveryReport};
 pub(crate) use schema::{Dict, Schema};
 
 /// The predicted value a label is compared with.
@@ -241,6 +247,13 @@ impl ModelState {
 pub struct MlStore {
     config: RwLock<Arc<MlConfig>>,
     models: RwLock<BTreeMap<String, Arc<Mutex<ModelState>>>>,
+    /// The ingest lock: every change of event state (ingest, evaluation, a new model) and the
+    /// WAL write of its record happen under it, so that the WAL order is the apply order. It
+    /// holds the buffer the records are encoded into. Lock order: this, then `models`, then a
+    /// model.
+    log: Mutex<persist::RecordBuf>,
+    /// The WAL and data directory; `None` for a memory-only store.
+    durable: Option<persist::Durable>,
 }
 
 /// One model as `GET /api/v1/ml/models` lists it.
@@ -284,12 +297,19 @@ pub struct ReferenceSummary {
 }
 
 impl MlStore {
-    /// An empty store.
+    /// An empty store in memory only (nothing survives the process; see [`MlStore::open`]).
     pub fn new(config: MlConfig) -> MlStore {
         MlStore {
             config: RwLock::new(Arc::new(config)),
             models: RwLock::new(BTreeMap::new()),
+            log: Mutex::new(persist::RecordBuf::default()),
+            durable: None,
         }
+    }
+
+    /// Whether the store writes a WAL ([`MlStore::open`]).
+    pub fn is_durable(&self) -> bool {
+        self.durable.is_some()
     }
 
     /// Applies a new `ml:` section to every model (on reload).
@@ -313,7 +333,7 @@ impl MlStore {
         self.models.read().values().cloned().collect()
     }
 
-    /// The model, created when new and under the model limit.
+    /// The model, created when new and under the model limit. Callers hold the ingest lock.
     pub(crate) fn model_or_create(
         &self,
         name: &str,
@@ -322,30 +342,50 @@ impl MlStore {
             return Ok(m);
         }
         let config = self.config();
-        let mut models = self.models.write();
-        if let Some(m) = models.get(name) {
-            return Ok(m.clone());
-        }
-        if models.len() >= config.limits.max_models {
+        self.create_model_with(name, &config, |_| Ok(()))?;
+        self.model(name)
+            .ok_or_else(|| crate::MlError::UnknownModel(name.to_owned()))
+    }
+
+    /// Creates model `name` (unknown so far) if `f` succeeds on its fresh state, so that a
+    /// refused first event leaves no model behind. Callers hold the ingest lock.
+    pub(crate) fn create_model_with<T>(
+        &self,
+        name: &str,
+        config: &MlConfig,
+        f: impl FnOnce(&mut ModelState) -> Result<T, crate::MlError>,
+    ) -> Result<T, crate::MlError> {
+        self.check_model_room(name, config)?;
+        let mut m = ModelState::new(name, config.model(name).clone());
+        let out = f(&mut m)?;
+        self.models
+            .write()
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(m)));
+        Ok(out)
+    }
+
+    /// Fails when `name` is a new model and the model limit is reached.
+    fn check_model_room(&self, name: &str, config: &MlConfig) -> Result<(), crate::MlError> {
+        let models = self.models.read();
+        if !models.contains_key(name) && models.len() >= config.limits.max_models {
             return Err(crate::MlError::Limit {
                 what: "models",
                 limit: config.limits.max_models,
                 detail: format!(" (new model {name:?})"),
             });
         }
-        let m = Arc::new(Mutex::new(ModelState::new(
-            name,
-            config.model(name).clone(),
-        )));
-        models.insert(name.to_owned(), m.clone());
-        Ok(m)
+        Ok(())
     }
 
-    /// Sets the reference dataset of `model` (all versions, or one).
+    /// Sets the reference dataset of `model` (all versions, or one). A durable store writes it
+    /// to its reference file (crash-safely, see `docs/format/ml.md`) before it is used or this
+    /// returns.
     ///
     /// # Errors
     /// [`crate::MlError::Reference`] for a dataset without rows or columns;
-    /// [`crate::MlError::Limit`] when the model is new and the model limit is reached.
+    /// [`crate::MlError::Limit`] when the model is new and the model limit is reached;
+    /// [`crate::MlError::Io`] when the file could not be written (nothing changed then).
     pub fn set_reference(
         &self,
         model: &str,
@@ -359,17 +399,14 @@ impl MlStore {
                 "the dataset has no rows or no columns".to_owned(),
             ));
         }
-        let m = self.model_or_create(model)?;
-        let mut m = m.lock();
         let n_cols = columns.len();
-        m.references.insert(
-            version.unwrap_or_default().to_owned(),
-            Arc::new(Reference {
-                columns: Arc::new(columns),
-                rows,
-                uploaded_ms: now_ms,
-            }),
-        );
+        let key = version.unwrap_or_default();
+        let reference = Reference {
+            columns: Arc::new(columns),
+            rows,
+            uploaded_ms: now_ms,
+        };
+        self.install_reference(model, key, reference)?;
         Ok(ReferenceSummary {
             version: version.map(str::to_owned),
             rows,

@@ -51,6 +51,24 @@ impl Dict {
     pub fn len(&self) -> usize {
         self.texts.len()
     }
+
+    /// The texts in code order.
+    pub fn texts(&self) -> &[String] {
+        &self.texts
+    }
+
+    /// A dictionary of `texts` in code order, as a snapshot stored it; `None` when a text
+    /// repeats or there are more than `u32` codes.
+    pub fn from_texts(texts: Vec<String>) -> Option<Dict> {
+        u32::try_from(texts.len()).ok()?;
+        let mut codes = HashMap::with_capacity(texts.len());
+        for (i, t) in texts.iter().enumerate() {
+            if codes.insert(t.clone(), u32::try_from(i).ok()?).is_some() {
+                return None;
+            }
+        }
+        Some(Dict { codes, texts })
+    }
 }
 
 /// The error for a text refused by a full [`Dict`]; `what` names the dictionary.
@@ -106,14 +124,29 @@ impl Schema {
         Ok(i)
     }
 
+    /// Appends a feature as a snapshot stored it; `false` when the name is already known.
+    pub fn restore_feature(&mut self, name: String, kind: ColumnKind, dict: Dict) -> bool {
+        if self.index.contains_key(&name) {
+            return false;
+        }
+        self.index.insert(name.clone(), self.features.len());
+        self.features.push(Feature { name, kind, dict });
+        true
+    }
+
+    /// The index of a known feature, trying position `hint` first: events usually send their
+    /// features in the order the model first saw them, and comparing one name is cheaper than
+    /// hashing it.
+    pub fn get_hinted(&self, hint: usize, name: &str) -> Option<usize> {
+        match self.features.get(hint) {
+            Some(f) if f.name == name => Some(hint),
+            _ => self.get(name),
+        }
+    }
+
     /// The index of a known feature.
     pub fn get(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
-    }
-
-    /// A known feature.
-    pub fn get_feature(&self, name: &str) -> Option<&Feature> {
-        self.get(name).and_then(|i| self.features.get(i))
     }
 }
 
