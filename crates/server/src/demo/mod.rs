@@ -89,6 +89,11 @@ const TICK: Duration = Duration::from_secs(1);
 const METRICS_EVERY_MS: i64 = 5_000;
 /// Status line interval.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
+/// How far back service metrics are backfilled: inside the metric store's default
+/// out-of-order window (1h), which refuses older samples. Prediction events and labels go back
+/// the whole `--history` through the ML API.
+const METRICS_BACKFILL_MS: i64 = 55 * 60_000;
+
 /// Backfill steps per remote_write request (5 minutes of history).
 const BACKFILL_PUSHES_PER_REQUEST: usize = 60;
 /// Share of predictions that ever get a label.
@@ -308,10 +313,16 @@ fn backfill(
         let to = (fleet.cursor() + METRICS_EVERY_MS).min(launched);
         generate(fleet, sender, to);
         fleet.service_metrics(to, &mut batch);
-        pushes += 1;
-        if pushes == BACKFILL_PUSHES_PER_REQUEST || to >= launched {
-            sender.queue_metrics(std::mem::take(&mut batch))?;
-            pushes = 0;
+        if launched - to > METRICS_BACKFILL_MS {
+            // Generated (the counters stay cumulative) but not sent: the metric store refuses
+            // samples older than its out-of-order window. Events go back further.
+            batch = Batch::new();
+        } else {
+            pushes += 1;
+            if pushes == BACKFILL_PUSHES_PER_REQUEST || to >= launched {
+                sender.queue_metrics(std::mem::take(&mut batch))?;
+                pushes = 0;
+            }
         }
         // Send full batches as they fill; hold generation while Vigil is down.
         while sender.queued_events() >= send::MAX_BATCH_EVENTS {
