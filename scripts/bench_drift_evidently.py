@@ -45,7 +45,8 @@ def current_rss_mb():
 
 
 class SplitMix:
-    """The bench's splitmix64: draw k (1-based) is mix(seed + k*GAMMA), so draws vectorise."""
+    """The bench's generator (vigil_testkit::rng::SplitMix64): draw k (1-based) is
+    mix(seed + k*GAMMA), so draws vectorise."""
 
     def __init__(self, seed):
         self.seed = seed

@@ -118,6 +118,11 @@ struct Target {
     client: HttpClient,
 }
 
+/// Targets with their HTTP clients built ([`UpstreamSender::build_targets`]), not yet in
+/// force.
+#[derive(Debug)]
+pub struct BuiltTargets(Vec<Arc<Target>>);
+
 struct Inner {
     opts: UpstreamOptions,
     queue: Mutex<VecDeque<UpstreamAlert>>,
@@ -194,14 +199,25 @@ impl UpstreamSender {
         *self.inner.relabel.write() = relabel;
     }
 
-    /// Replaces the Alertmanagers alerts are sent to.
+    /// Replaces the Alertmanagers alerts are sent to ([`UpstreamSender::build_targets`], then
+    /// [`UpstreamSender::install_targets`]).
+    ///
+    /// # Errors
+    /// As [`UpstreamSender::build_targets`]; the previous targets stay in force.
+    pub fn set_targets(&self, targets: Vec<UpstreamTarget>) -> Result<(), Error> {
+        self.install_targets(Self::build_targets(&targets)?);
+        Ok(())
+    }
+
+    /// Builds the targets' HTTP clients without putting them in force, so that a reload can
+    /// check every part of a configuration before it changes any.
     ///
     /// # Errors
     /// [`Error::Integration`] when a target's `http_config` cannot be used (unreadable CA
-    /// file, unsupported option); the previous targets stay in force.
-    pub fn set_targets(&self, targets: Vec<UpstreamTarget>) -> Result<(), Error> {
+    /// file, unsupported option).
+    pub fn build_targets(targets: &[UpstreamTarget]) -> Result<BuiltTargets, Error> {
         let mut built = Vec::with_capacity(targets.len());
-        for t in &targets {
+        for t in targets {
             let url = t.alerts_url();
             let client = http::build(&t.http_config, Some(t.timeout)).map_err(|reason| {
                 Error::Integration {
@@ -212,8 +228,13 @@ impl UpstreamSender {
             })?;
             built.push(Arc::new(Target { url, client }));
         }
-        let old = std::mem::replace(&mut *self.inner.targets.write(), Arc::new(built));
-        let now = self.inner.targets.read().clone();
+        Ok(BuiltTargets(built))
+    }
+
+    /// Puts targets [`UpstreamSender::build_targets`] built in force; cannot fail.
+    pub fn install_targets(&self, built: BuiltTargets) {
+        let now = Arc::new(built.0);
+        let old = std::mem::replace(&mut *self.inner.targets.write(), now.clone());
         for t in old.iter().filter(|o| !now.iter().any(|n| n.url == o.url)) {
             self.inner.metrics.forget(&t.url);
         }
@@ -221,7 +242,11 @@ impl UpstreamSender {
             .metrics
             .alertmanagers
             .set(i64::try_from(now.len()).unwrap_or(i64::MAX));
-        Ok(())
+    }
+
+    /// Whether any Alertmanager is configured.
+    pub fn has_targets(&self) -> bool {
+        !self.inner.targets.read().is_empty()
     }
 
     /// The URLs alerts are posted to.

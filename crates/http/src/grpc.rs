@@ -19,7 +19,7 @@ use tonic::{Code, Request, Response, Status};
 use vigil_codec::Protocol;
 use vigil_model::ErrorKind;
 
-use crate::ingest::ingest_bytes;
+use crate::ingest::{ingest_bytes, IngestError};
 use crate::ml::{ingest_events, Api};
 use crate::AppState;
 
@@ -47,18 +47,9 @@ impl Signal for Metrics {
 
     fn export(state: AppState, body: Bytes) -> BoxFuture<Result<Response<Bytes>, Status>> {
         Box::pin(async move {
-            match ingest_bytes(&state, Protocol::OtlpProtobuf, body, None, None, Vec::new()).await {
-                Ok(r) => {
-                    let msg = r.message();
-                    let bytes = vigil_codec::otlp::encode_partial_success(
-                        r.rejected_total(),
-                        msg.as_deref(),
-                        false,
-                    );
-                    Ok(Response::new(Bytes::from(bytes)))
-                }
-                Err(e) => Err(Status::new(code_for(e.kind), e.message)),
-            }
+            let r =
+                ingest_bytes(&state, Protocol::OtlpProtobuf, body, None, None, Vec::new()).await;
+            answer(r.map(|r| r.otlp_response(false)))
         })
     }
 }
@@ -69,18 +60,8 @@ impl Signal for Logs {
 
     fn export(state: AppState, body: Bytes) -> BoxFuture<Result<Response<Bytes>, Status>> {
         Box::pin(async move {
-            match ingest_events(&state, Api::OtlpLogs, body, None, false).await {
-                Ok(o) => {
-                    let msg = o.message();
-                    let bytes = vigil_codec::otlp::encode_logs_partial_success(
-                        o.rejected,
-                        msg.as_deref(),
-                        false,
-                    );
-                    Ok(Response::new(Bytes::from(bytes)))
-                }
-                Err(e) => Err(Status::new(code_for(e.kind), e.message)),
-            }
+            let r = ingest_events(&state, Api::OtlpLogs, body, None, false).await;
+            answer(r.map(|o| o.otlp_response(false)))
         })
     }
 }
@@ -172,6 +153,13 @@ impl<S: Signal> UnaryService<Bytes> for Export<S> {
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         S::export(self.state.clone(), request.into_inner())
     }
+}
+
+/// A gRPC answer: the export response message, or a status for a request that could not be
+/// used at all.
+fn answer(r: Result<Vec<u8>, IngestError>) -> Result<Response<Bytes>, Status> {
+    r.map(|bytes| Response::new(Bytes::from(bytes)))
+        .map_err(|e| Status::new(code_for(e.kind), e.message))
 }
 
 fn code_for(kind: ErrorKind) -> Code {

@@ -37,6 +37,13 @@ impl IngestResult {
             .unwrap_or_default();
         Some(format!("{n} samples rejected, first: {first}"))
     }
+
+    /// The `ExportMetricsServiceResponse` for an OTLP push (HTTP or gRPC): `partial_success`
+    /// counts the rejected points.
+    pub fn otlp_response(&self, json: bool) -> Vec<u8> {
+        let msg = self.message();
+        vigil_codec::otlp::encode_partial_success(self.rejected_total(), msg.as_deref(), json)
+    }
 }
 
 /// A failure of the whole request.
@@ -227,18 +234,19 @@ pub(crate) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Optio
         .map(str::to_owned)
 }
 
-pub(crate) fn count_request(st: &AppState, protocol: Protocol, code: StatusCode) {
+/// Counts one push request in `vigil_http_requests_total{protocol, code}`.
+pub(crate) fn count_request(st: &AppState, protocol: &'static str, code: StatusCode) {
     st.metrics
         .requests
         .get_or_create(&RequestLabels {
-            protocol: protocol.name(),
+            protocol,
             code: code.as_u16(),
         })
         .inc();
 }
 
 fn plain(st: &AppState, protocol: Protocol, code: StatusCode, msg: String) -> Response {
-    count_request(st, protocol, code);
+    count_request(st, protocol.name(), code);
     if code.is_client_error() || code.is_server_error() {
         tracing::debug!(protocol = protocol.name(), %code, error = %msg, "rejected push");
     }
@@ -301,29 +309,35 @@ pub async fn import_prometheus(
 /// `ExportMetricsServiceResponse` whose `partial_success` counts rejected points; 4xx with a
 /// `google.rpc.Status` for a body that cannot be used at all (OTLP/HTTP spec, "Failures").
 pub async fn otlp_http(st: &AppState, headers: HeaderMap, body: Body) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+    let json = otlp_is_json(&headers);
     let p = if json {
         Protocol::OtlpJson
     } else {
         Protocol::OtlpProtobuf
     };
+    let r = ingest(st, p, &headers, body, Vec::new()).await;
+    let response = otlp_response(json, r.map(|r| r.otlp_response(json)));
+    count_request(st, p.name(), response.status());
+    response
+}
+
+/// Whether an OTLP/HTTP request body is OTLP/JSON (by its Content-Type) rather than protobuf.
+pub(crate) fn otlp_is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"))
+}
+
+/// An OTLP/HTTP answer: 200 with the export response, or the kind's status with a
+/// `google.rpc.Status` for a request that could not be used at all.
+pub(crate) fn otlp_response(json: bool, r: Result<Vec<u8>, IngestError>) -> Response {
     let ct = vigil_codec::otlp::response_content_type(json);
-    match ingest(st, p, &headers, body, Vec::new()).await {
-        Ok(r) => {
-            let msg = r.message();
-            let bytes =
-                vigil_codec::otlp::encode_partial_success(r.rejected_total(), msg.as_deref(), json);
-            count_request(st, p, StatusCode::OK);
-            (StatusCode::OK, [(header::CONTENT_TYPE, ct)], bytes).into_response()
-        }
+    match r {
+        Ok(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, ct)], bytes).into_response(),
         Err(e) => {
-            let code = status_for(e.kind);
-            count_request(st, p, code);
             let bytes = vigil_codec::otlp::encode_error_status(e.kind, &e.message, json);
-            (code, [(header::CONTENT_TYPE, ct)], bytes).into_response()
+            (status_for(e.kind), [(header::CONTENT_TYPE, ct)], bytes).into_response()
         }
     }
 }

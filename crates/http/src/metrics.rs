@@ -37,13 +37,16 @@ pub struct QueryLabels {
     pub outcome: &'static str,
 }
 
-/// Ingest and query counters, shared by the handlers.
+/// Labels of `vigil_ml_events_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MlEventLabels {
+    /// `predictions`, `labels` or `otlp_logs`.
     pub api: &'static str,
+    /// `accepted`, `rejected` or `ignored` (OTLP log records that are not ML events).
     pub outcome: &'static str,
 }
 
+/// Ingest and query counters, shared by the handlers.
 #[derive(Clone, Debug, Default)]
 pub struct HttpMetrics {
     /// `vigil_samples_ingested_total{protocol}`
@@ -56,6 +59,7 @@ pub struct HttpMetrics {
     pub queries: Family<QueryLabels, Counter>,
     /// `vigil_alerts_received_total{status}`: alerts posted to `/api/v2/alerts`.
     pub alerts_received: Family<AlertStatusLabels, Counter>,
+    /// `vigil_ml_events_total{api, outcome}`: ML events received, by what became of them.
     pub ml_events: Family<MlEventLabels, Counter>,
 }
 
@@ -90,7 +94,7 @@ impl HttpMetrics {
         );
         registry.register(
             "vigil_ml_events",
-            "ML prediction and label events received, by API (predictions, labels, otlp_logs) and outcome (accepted, rejected)",
+            "ML prediction and label events received, by API (predictions, labels, otlp_logs) and outcome (accepted, rejected, ignored)",
             m.ml_events.clone(),
         );
         m

@@ -6,9 +6,11 @@
 //! An events request is a batch of independent events. Every valid event is stored; a request
 //! with no refused event gets 200 and the counts, one with refused events gets 400 with the same
 //! counts and the first refusals (line, position, field, reason), so that a client sees at once
-//! that it must fix its data, and need not resend the events that were kept. A failure of the
-//! whole request (unreadable or oversized body, unsupported encoding, the store unable to make
-//! the events durable) keeps nothing and gets the kind's status: 400, 413, 503.
+//! that it must fix its data, and need not resend the events that were kept. A request that
+//! cannot be used at all (unreadable or oversized body, unsupported encoding) keeps nothing and
+//! gets the kind's status: 400, 413. When the store cannot make the accepted events durable the
+//! answer is the kind's status too (503), although they are already in memory (see
+//! `vigil_ml::MlStore::ingest_predictions`): a client that resends them counts them twice.
 //!
 //! ```json
 //! {"status":"error","errorType":"bad_data",
@@ -23,14 +25,16 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use vigil_codec::ml::{EventError, MlDecodeLimits, MlDecoded};
+use vigil_codec::ml::{EventError, MlDecoded};
 use vigil_ml::{Format, IngestReport, MlError, TableLimits};
 
-use crate::ingest::{blocking, header_str, read_body, IngestError};
-use crate::metrics::{MlEventLabels, RequestLabels};
+use crate::ingest::{
+    blocking, count_request, header_str, otlp_is_json, otlp_response, read_body, IngestError,
+};
+use crate::metrics::MlEventLabels;
 use crate::params::Params;
-use crate::read::success;
-use crate::{status_for, ApiError, AppState};
+use crate::read::{success, success_raw};
+use crate::{ApiError, AppState};
 
 /// Which events API a request came through, for errors and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +115,9 @@ impl EventsOutcome {
             })
             .collect();
         let store_refused = report.errors.len();
-        errors.extend(report.errors.into_iter().map(|(i, err)| {
+        // Both lists are in request order, so the first `max_listed` of the two together are
+        // among the first `max_listed` of each; the rest would only be formatted and dropped.
+        errors.extend(report.errors.into_iter().take(max_listed).map(|(i, err)| {
             let (line, index) = decoded.positions.get(i).copied().unwrap_or((0, i + 1));
             let (field, error) = match err {
                 MlError::Event { field, reason } => (Some(field), reason),
@@ -153,6 +159,13 @@ impl EventsOutcome {
         }
         Some(m)
     }
+
+    /// The `ExportLogsServiceResponse` for an OTLP logs export (HTTP or gRPC):
+    /// `partial_success` counts the refused events.
+    pub(crate) fn otlp_response(&self, json: bool) -> Vec<u8> {
+        let msg = self.message();
+        vigil_codec::otlp::encode_logs_partial_success(self.rejected, msg.as_deref(), json)
+    }
 }
 
 impl From<MlError> for IngestError {
@@ -184,29 +197,23 @@ pub(crate) async fn ingest_events(
         )
         .map_err(IngestError::from)?;
         let ml = limits.ml;
+        let max = ml.max_errors_reported;
         match api {
-            Api::Predictions => {
-                let d = vigil_codec::ml::decode_predictions(&body, &ml);
-                let r = store
-                    .ingest_predictions(&d.events, now_ms)
-                    .map_err(IngestError::from)?;
-                Ok(EventsOutcome::merge(&d, r, ml.max_errors_reported))
-            }
-            Api::Labels => {
-                let d = vigil_codec::ml::decode_labels(&body, &ml);
-                let r = store
-                    .ingest_labels(&d.events, now_ms)
-                    .map_err(IngestError::from)?;
-                Ok(EventsOutcome::merge(&d, r, ml.max_errors_reported))
-            }
-            Api::OtlpLogs => {
-                let d = vigil_codec::ml::decode_otlp_logs(&body, json, &ml)
-                    .map_err(IngestError::from)?;
-                let r = store
-                    .ingest_predictions(&d.events, now_ms)
-                    .map_err(IngestError::from)?;
-                Ok(EventsOutcome::merge(&d, r, ml.max_errors_reported))
-            }
+            Api::Predictions => store_events(
+                vigil_codec::ml::decode_predictions(&body, &ml),
+                |e| store.ingest_predictions(e, now_ms),
+                max,
+            ),
+            Api::Labels => store_events(
+                vigil_codec::ml::decode_labels(&body, &ml),
+                |e| store.ingest_labels(e, now_ms),
+                max,
+            ),
+            Api::OtlpLogs => store_events(
+                vigil_codec::ml::decode_otlp_logs(&body, json, &ml)?,
+                |e| store.ingest_predictions(e, now_ms),
+                max,
+            ),
         }
     })
     .await?;
@@ -230,18 +237,14 @@ pub(crate) async fn ingest_events(
     Ok(outcome)
 }
 
-fn count_request(st: &AppState, api: Api, code: StatusCode) {
-    st.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            protocol: api.protocol(),
-            code: code.as_u16(),
-        })
-        .inc();
-}
-
-fn json_response(code: StatusCode, body: String) -> Response {
-    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// Stores the decoded events with `ingest` and merges its refusals with the decoder's.
+fn store_events<T>(
+    decoded: MlDecoded<T>,
+    ingest: impl FnOnce(&[T]) -> Result<IngestReport, MlError>,
+    max_listed: usize,
+) -> Result<EventsOutcome, IngestError> {
+    let report = ingest(&decoded.events)?;
+    Ok(EventsOutcome::merge(&decoded, report, max_listed))
 }
 
 /// `POST /api/v1/ml/predictions` and `POST /api/v1/ml/labels`: 200 with the counts when every
@@ -253,34 +256,29 @@ pub(crate) async fn events(st: &AppState, api: Api, headers: HeaderMap, body: Bo
         Ok(bytes) => ingest_events(st, api, bytes, encoding, false).await,
         Err(e) => Err(e),
     };
-    let (code, body) = match result {
+    let response = match result {
         Ok(outcome) => {
             let data = serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".to_owned());
             match outcome.message() {
-                None => (
-                    StatusCode::OK,
-                    format!("{{\"status\":\"success\",\"data\":{data}}}"),
-                ),
+                None => success_raw(&data, Vec::new()),
                 Some(msg) => {
+                    tracing::debug!(api = api.name(), error = %msg, "ML events refused");
+                    // Prometheus's error envelope, with the counts and refusals as `data`.
                     let mut b =
                         String::from("{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":");
                     crate::numfmt::json_str(&mut b, &msg);
                     b.push_str(",\"data\":");
                     b.push_str(&data);
                     b.push('}');
-                    tracing::debug!(api = api.name(), error = %msg, "ML events refused");
-                    (StatusCode::BAD_REQUEST, b)
+                    let ct = [(header::CONTENT_TYPE, "application/json")];
+                    (StatusCode::BAD_REQUEST, ct, b).into_response()
                 }
             }
         }
-        Err(e) => {
-            let r = ApiError::new(e.kind, e.message).into_response();
-            count_request(st, api, r.status());
-            return r;
-        }
+        Err(e) => ApiError::new(e.kind, e.message).into_response(),
     };
-    count_request(st, api, code);
-    json_response(code, body)
+    count_request(st, api.protocol(), response.status());
+    response
 }
 
 /// `POST /v1/logs` (OTLP/HTTP logs): the ML prediction events among the log records are
@@ -288,31 +286,15 @@ pub(crate) async fn events(st: &AppState, api: Api, headers: HeaderMap, body: Bo
 /// `ExportLogsServiceResponse` whose `partial_success` counts refused events; 4xx/5xx with a
 /// `google.rpc.Status` for a request that cannot be used at all.
 pub(crate) async fn otlp_logs(st: &AppState, headers: HeaderMap, body: Body) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
-    let ct = vigil_codec::otlp::response_content_type(json);
+    let json = otlp_is_json(&headers);
     let encoding = header_str(&headers, header::CONTENT_ENCODING);
     let result = match read_body(body, st.limits().decode.max_body_bytes).await {
         Ok(bytes) => ingest_events(st, Api::OtlpLogs, bytes, encoding, json).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(o) => {
-            let msg = o.message();
-            let bytes =
-                vigil_codec::otlp::encode_logs_partial_success(o.rejected, msg.as_deref(), json);
-            count_request(st, Api::OtlpLogs, StatusCode::OK);
-            (StatusCode::OK, [(header::CONTENT_TYPE, ct)], bytes).into_response()
-        }
-        Err(e) => {
-            let code = status_for(e.kind);
-            count_request(st, Api::OtlpLogs, code);
-            let bytes = vigil_codec::otlp::encode_error_status(e.kind, &e.message, json);
-            (code, [(header::CONTENT_TYPE, ct)], bytes).into_response()
-        }
-    }
+    let response = otlp_response(json, result.map(|o| o.otlp_response(json)));
+    count_request(st, Api::OtlpLogs.protocol(), response.status());
+    response
 }
 
 /// `GET /api/v1/ml/models`: every model with its versions, features, pending labels and
@@ -326,9 +308,9 @@ pub(crate) async fn models(st: &AppState) -> Result<Response, ApiError> {
     Ok(success(data, Vec::new()))
 }
 
-/// The model a path names: 1–200 bytes, as event names are.
-fn model_name(model: &str) -> Result<(), ApiError> {
-    let max = MlDecodeLimits::default().max_name_bytes;
+/// The model a path names: 1–`max_name_bytes` bytes, as event names are.
+fn model_name(st: &AppState, model: &str) -> Result<(), ApiError> {
+    let max = st.limits().ml.max_name_bytes;
     if model.is_empty() || model.len() > max {
         return Err(ApiError::bad_data(format!(
             "invalid model name: must be 1–{max} bytes"
@@ -348,7 +330,7 @@ pub(crate) async fn put_reference(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    model_name(&model)?;
+    model_name(st, &model)?;
     let version = params.get("version").filter(|v| !v.is_empty());
     let version = version.map(str::to_owned);
     let limits = st.limits();
@@ -365,13 +347,23 @@ pub(crate) async fn put_reference(
     let ml = st.ml.clone();
     let now_ms = st.clock.now_ms();
     let summary = blocking(st, move || {
-        let body =
-            vigil_codec::decompress::decode_content_encoding(&bytes, encoding.as_deref(), cap)
-                .map_err(IngestError::from)?;
+        // The reader shares the body: the request's bytes as they are, or the decompressed
+        // ones, never a copy of either.
+        let body = match vigil_codec::decompress::decode_content_encoding(
+            &bytes,
+            encoding.as_deref(),
+            cap,
+        )
+        .map_err(IngestError::from)?
+        {
+            std::borrow::Cow::Borrowed(_) => bytes,
+            std::borrow::Cow::Owned(v) => Bytes::from(v),
+        };
         let types = ml.reference_types(&model);
-        let columns = vigil_ml::read_table(&body, Format::sniff(&body), &types, &table)
+        let format = Format::sniff(&body);
+        // Only the columns are kept: the body is freed before the reference is written.
+        let columns = vigil_ml::read_table_bytes(body, format, &types, &table)
             .map_err(|e| IngestError::from(MlError::from(e)))?;
-        drop(bytes);
         let s = ml
             .set_reference(&model, version.as_deref(), columns, now_ms)
             .map_err(IngestError::from)?;
@@ -395,7 +387,7 @@ pub(crate) async fn drift(
     model: String,
     params: Params,
 ) -> Result<Response, ApiError> {
-    model_name(&model)?;
+    model_name(st, &model)?;
     let at_ms = match params.time("at")? {
         Some(t) => t,
         None => st.clock.now_ms(),
@@ -412,4 +404,52 @@ pub(crate) async fn drift(
             .map_err(|e| ApiError::new(e.kind(), e.to_string()))?;
     let data = serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(success(data, Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(field: &str) -> MlError {
+        MlError::Event {
+            field: field.into(),
+            reason: "no".into(),
+        }
+    }
+
+    fn decoder_error(index: usize) -> EventError {
+        EventError {
+            line: index,
+            index,
+            field: None,
+            message: format!("bad {index}"),
+        }
+    }
+
+    #[test]
+    fn merge_lists_the_first_refusals_of_both_and_counts_them_all() {
+        // Events 2, 4, 6 and 7 decoded; 1, 3 and 5 refused by the decoder.
+        let decoded = MlDecoded {
+            events: vec![(); 4],
+            positions: vec![(2, 2), (4, 4), (6, 6), (7, 7)],
+            errors: vec![decoder_error(1), decoder_error(3), decoder_error(5)],
+            more_errors: 0,
+            ignored: 0,
+        };
+        // The store refuses events 2, 4 and 7 and keeps 6.
+        let report = IngestReport {
+            accepted: 1,
+            errors: vec![(0, refused("a")), (1, refused("b")), (3, refused("c"))],
+            ..IngestReport::default()
+        };
+        let o = EventsOutcome::merge(&decoded, report, 4);
+        assert_eq!(o.rejected, 6);
+        assert_eq!(o.accepted, 1);
+        let listed: Vec<usize> = o.errors.iter().map(|r| r.index).collect();
+        assert_eq!(listed, [1, 2, 3, 4]);
+        assert_eq!(
+            o.message().as_deref(),
+            Some("6 of 7 events rejected; first: line 1: bad 1")
+        );
+    }
 }

@@ -149,41 +149,8 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
         #[allow(clippy::cast_possible_truncation)]
         return Some(ms as i64);
     }
-    // humantime reads UTC (`Z`) only; RFC 3339 also allows a numeric offset, which is applied
-    // here.
-    let (base, offset_ms) = split_utc_offset(s)?;
-    let t = humantime::parse_rfc3339_weak(&base).ok()?;
-    let ms = match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).ok(),
-        Err(e) => i64::try_from(e.duration().as_millis()).ok().map(|v| -v),
-    }?;
-    ms.checked_sub(offset_ms)
-}
-
-/// `2015-07-01T22:10:51+02:00` → (`2015-07-01T22:10:51Z`, +2 h in ms); other text unchanged.
-fn split_utc_offset(s: &str) -> Option<(String, i64)> {
-    let b = s.as_bytes();
-    let n = b.len();
-    let is_offset = n > 6
-        && matches!(b.get(n - 6), Some(b'+' | b'-'))
-        && b.get(n - 3) == Some(&b':')
-        && s.contains('T')
-        && [n - 5, n - 4, n - 2, n - 1]
-            .iter()
-            .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit));
-    if !is_offset {
-        return Some((s.to_owned(), 0));
-    }
-    let hours: i64 = s.get(n - 5..n - 3)?.parse().ok()?;
-    let minutes: i64 = s.get(n - 2..)?.parse().ok()?;
-    if hours > 23 || minutes > 59 {
-        return None;
-    }
-    let sign = if b.get(n - 6) == Some(&b'-') { -1 } else { 1 };
-    Some((
-        format!("{}Z", s.get(..n - 6)?),
-        sign * (hours * 3_600_000 + minutes * 60_000),
-    ))
+    // RFC 3339 with `Z` or a numeric offset, as Go's `time.RFC3339Nano` reads it.
+    vigil_model::civil::parse_rfc3339(s)
 }
 
 /// Go's `time.Duration` range in nanoseconds, as an exclusive bound both ways.
@@ -231,6 +198,12 @@ mod tests {
         );
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("NaN"), None);
+    }
+
+    #[test]
+    fn times_before_1970_parse_as_prometheus_parses_them() {
+        assert_eq!(parse_time("1969-12-31T23:59:59Z"), Some(-1000));
+        assert_eq!(parse_time("1969-12-31T19:00:00.5-05:00"), Some(500));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use divan::{black_box, Bencher};
 use vigil_ml::{column_drift, dataset_drift, Column, DriftOptions, Method};
+use vigil_testkit::rng::SplitMix64;
 
 fn main() {
     divan::main();
@@ -21,31 +22,7 @@ fn main() {
 
 const ROWS: usize = 100_000;
 
-/// splitmix64: small, seeded, good enough for synthetic data.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal by Box-Muller.
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
-fn numerical(rng: &mut Rng, name: &str, shift: f64, scale: f64, null_share: f64) -> Column {
+fn numerical(rng: &mut SplitMix64, name: &str, shift: f64, scale: f64, null_share: f64) -> Column {
     Column::numerical(
         name,
         (0..ROWS).map(|_| {
@@ -59,7 +36,7 @@ fn numerical(rng: &mut Rng, name: &str, shift: f64, scale: f64, null_share: f64)
     )
 }
 
-fn categorical(rng: &mut Rng, name: &str, labels: &[String], skew: f64) -> Column {
+fn categorical(rng: &mut SplitMix64, name: &str, labels: &[String], skew: f64) -> Column {
     // Zipf-like weights 1/(i+1)^skew.
     let weights: Vec<f64> = (0..labels.len())
         .map(|i| 1.0 / ((i + 1) as f64).powf(skew))
@@ -83,7 +60,7 @@ fn categorical(rng: &mut Rng, name: &str, labels: &[String], skew: f64) -> Colum
 }
 
 fn dataset() -> (Vec<Column>, Vec<Column>) {
-    let mut rng = Rng(20_240_601);
+    let mut rng = SplitMix64::new(20_240_601);
     let mut reference = Vec::new();
     let mut current = Vec::new();
     for i in 0..20 {
@@ -145,7 +122,7 @@ fn categorical_column(bencher: Bencher) {
 /// The first `n_reference` values of a standard normal reference and the first `n_current` of a
 /// current window shifted by `shift`.
 fn ks_windows(seed: u64, n_reference: usize, n_current: usize, shift: f64) -> (Column, Column) {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let reference = numerical(&mut rng, "x", 0.0, 1.0, 0.0);
     let current = numerical(&mut rng, "x", shift, 1.0, 0.0);
     let prefix = |c: &Column, n: usize| match &c.values {

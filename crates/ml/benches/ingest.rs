@@ -22,6 +22,7 @@ use divan::counter::ItemsCount;
 use divan::Bencher;
 use vigil_ml::{MlConfig, MlStore};
 use vigil_model::ml::{FeatureValue, Outcome, PredictionEvent};
+use vigil_testkit::rng::SplitMix64;
 use vigil_wal::{FsyncPolicy, WalOptions};
 
 fn main() {
@@ -32,33 +33,12 @@ const BATCH: usize = 1_000;
 const BATCHES: usize = 64;
 const NOW: i64 = 1_800_000_000_000;
 
-/// splitmix64: small, seeded, good enough for synthetic data.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
-
 const NUMERICAL: [&str; 8] = [
     "amount", "age", "balance", "tenure", "score_a", "score_b", "hour", "distance",
 ];
 
 fn batches() -> Vec<Vec<PredictionEvent>> {
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64::new(42);
     let mut id = 0u64;
     (0..BATCHES)
         .map(|_| {
@@ -74,14 +54,14 @@ fn batches() -> Vec<Vec<PredictionEvent>> {
                         .collect();
                     features.push((
                         "country".to_owned(),
-                        FeatureValue::Text(format!("C{}", rng.below(50))),
+                        FeatureValue::Text(format!("C{}", rng.next_u64() % 50)),
                     ));
                     features.push((
                         "channel".to_owned(),
-                        FeatureValue::Text(format!("ch{}", rng.below(5))),
+                        FeatureValue::Text(format!("ch{}", rng.next_u64() % 5)),
                     ));
                     let score = rng.uniform();
-                    let ago = i64::try_from(rng.below(600_000)).unwrap_or(0);
+                    let ago = i64::try_from(rng.next_u64() % 600_000).unwrap_or(0);
                     PredictionEvent {
                         model: "fraud".to_owned(),
                         version: "v3".to_owned(),

@@ -10,6 +10,16 @@ pub enum ColumnKind {
     Categorical,
 }
 
+impl ColumnKind {
+    /// The kind's name as it serialises: `numerical` or `categorical`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnKind::Numerical => "numerical",
+            ColumnKind::Categorical => "categorical",
+        }
+    }
+}
+
 /// A column's values; `None` is a missing value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {

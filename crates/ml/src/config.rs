@@ -63,6 +63,7 @@ pub struct RawFeatureConfig {
 pub struct RawLimits {
     pub max_models: Option<usize>,
     pub max_features_per_model: Option<usize>,
+    pub max_versions_per_model: Option<usize>,
     pub max_categories_per_feature: Option<usize>,
     pub max_pending_labels: Option<usize>,
     pub max_features_per_event: Option<usize>,
@@ -166,7 +167,7 @@ impl ModelConfig {
 
     /// The cap of the bucket holding an event at `ts`, at `now_ms`.
     pub fn cap_for(&self, ts: i64, now_ms: i64) -> usize {
-        let start = ts.div_euclid(self.interval_ms.max(1)) * self.interval_ms.max(1);
+        let start = window_start(ts, self.interval_ms);
         if start.saturating_add(self.interval_ms) <= now_ms.saturating_sub(self.window_ms) {
             self.reference_cap()
         } else {
@@ -197,11 +198,23 @@ impl ModelConfig {
     }
 }
 
+/// The start of the window of `width_ms` (at least 1) that holds `ts`: windows are aligned
+/// to multiples of their width. Saturates rather than overflowing for timestamps near
+/// `i64::MIN`, which a very long configured retention lets through.
+pub(crate) fn window_start(ts: i64, width_ms: i64) -> i64 {
+    let width = width_ms.max(1);
+    ts.div_euclid(width).saturating_mul(width)
+}
+
 /// Store-wide limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_models: usize,
     pub max_features_per_model: usize,
+    /// Versions of one model. A version is kept for the life of its model, and each one
+    /// active has its own sample and series, so that events naming ever new versions cannot
+    /// grow the store without bound.
+    pub max_versions_per_model: usize,
     pub max_categories_per_feature: usize,
     /// Predictions waiting for a label, per model.
     pub max_pending_labels: usize,
@@ -214,6 +227,7 @@ impl Default for Limits {
         Limits {
             max_models: 100,
             max_features_per_model: 1_000,
+            max_versions_per_model: 1_000,
             max_categories_per_feature: 10_000,
             max_pending_labels: 1_000_000,
             max_features_per_event: 1_000,
@@ -417,6 +431,11 @@ impl RawMlConfig {
                     "max_features_per_model",
                     l.max_features_per_model,
                     base.max_features_per_model,
+                )?,
+                max_versions_per_model: positive(
+                    "max_versions_per_model",
+                    l.max_versions_per_model,
+                    base.max_versions_per_model,
                 )?,
                 max_categories_per_feature: positive(
                     "max_categories_per_feature",

@@ -353,7 +353,7 @@ impl ColumnDrift {
             return Some(format!(
                 "method {} does not apply to {} columns",
                 self.method,
-                kind_name(self.kind)
+                self.kind.name()
             ));
         }
         if !self.threshold.is_finite() {
@@ -376,13 +376,6 @@ impl ColumnDrift {
             Err(e) => self.error = Some(e),
         }
         self
-    }
-}
-
-fn kind_name(kind: ColumnKind) -> &'static str {
-    match kind {
-        ColumnKind::Numerical => "numerical",
-        ColumnKind::Categorical => "categorical",
     }
 }
 
@@ -410,8 +403,8 @@ pub fn column_drift(reference: &Column, current: &Column, opts: &DriftOptions) -
             opts,
             format!(
                 "kind mismatch: reference is {}, current is {}",
-                kind_name(reference.kind()),
-                kind_name(current.kind())
+                reference.kind().name(),
+                current.kind().name()
             ),
         ),
     }

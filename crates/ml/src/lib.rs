@@ -33,4 +33,6 @@ pub use quality::{feature_quality, Quality};
 pub use store::{
     CheckpointStats, IngestReport, MlStore, ModelSummary, RecoveryReport, ReferenceSummary,
 };
-pub use table::{read_table, Format, Location, TableError, TableLimits, TypeOverrides};
+pub use table::{
+    read_table, read_table_bytes, Format, Location, TableError, TableLimits, TypeOverrides,
+};

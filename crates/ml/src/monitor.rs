@@ -13,7 +13,7 @@ use vigil_model::{Batch, Labels, Sample};
 
 use crate::drift::{dataset_drift, DatasetDrift, DriftOptions};
 use crate::quality::{feature_quality, Quality};
-use crate::store::ModelState;
+use crate::store::{DetachedSample, ModelState};
 use crate::store::{SCORE_BUCKETS, VALUE_BUCKETS};
 use crate::{Column, MlError, MlStore};
 
@@ -53,10 +53,17 @@ struct DriftInput {
     from: i64,
     to: i64,
     reference_kind: &'static str,
-    reference: Arc<Vec<Column>>,
-    current: Vec<Column>,
+    reference: ReferenceInput,
+    current: DetachedSample,
     options: Box<dyn Fn(&str) -> DriftOptions + Send + Sync>,
     drift_share: f64,
+}
+
+/// The reference side of a drift input: an uploaded dataset (shared), or a rolling sample
+/// still to be turned into columns.
+enum ReferenceInput {
+    Columns(Arc<Vec<Column>>),
+    Rolling(DetachedSample),
 }
 
 /// Appends one sample of `metric` with the version's labels plus `extra` (empty values
@@ -99,20 +106,18 @@ impl ModelState {
             .get(&v.name)
             .or_else(|| self.references.get(""))
             .cloned();
-        let (reference_kind, reference): (&'static str, Arc<Vec<Column>>) =
-            match (cfg.reference, uploaded) {
-                (crate::config::ReferenceSource::Rolling, _)
-                | (crate::config::ReferenceSource::Auto, None) => {
-                    let s =
-                        self.sample(version, from.saturating_sub(cfg.reference_window_ms), from);
-                    ("rolling", Arc::new(self.columns(&s)))
-                }
-                (_, Some(r)) => ("uploaded", r.columns.clone()),
-                (crate::config::ReferenceSource::Uploaded, None) => {
-                    ("uploaded", Arc::new(Vec::new()))
-                }
-            };
-        let current = self.columns(&self.sample(version, from, at_ms.saturating_add(1)));
+        let (reference_kind, reference) = match (cfg.reference, uploaded) {
+            (crate::config::ReferenceSource::Rolling, _)
+            | (crate::config::ReferenceSource::Auto, None) => {
+                let s = self.sample(version, from.saturating_sub(cfg.reference_window_ms), from);
+                ("rolling", ReferenceInput::Rolling(self.detach(s)))
+            }
+            (_, Some(r)) => ("uploaded", ReferenceInput::Columns(r.columns.clone())),
+            (crate::config::ReferenceSource::Uploaded, None) => {
+                ("uploaded", ReferenceInput::Columns(Arc::new(Vec::new())))
+            }
+        };
+        let current = self.detach(self.sample(version, from, at_ms.saturating_add(1)));
         let features = cfg.features.clone();
         let (method, threshold) = (cfg.method, cfg.threshold);
         Some(DriftInput {
@@ -136,15 +141,20 @@ impl ModelState {
 }
 
 impl DriftInput {
+    /// Runs without any lock: the sampled values become columns here, then the statistics.
     fn run(self) -> VersionDrift {
-        let reference_rows = self.reference.first().map_or(0, Column::len);
-        let current_rows = self.current.first().map_or(0, Column::len);
-        let quality = self
-            .current
+        let reference = match self.reference {
+            ReferenceInput::Columns(c) => c,
+            ReferenceInput::Rolling(s) => Arc::new(s.into_columns()),
+        };
+        let current = self.current.into_columns();
+        let reference_rows = reference.first().map_or(0, Column::len);
+        let current_rows = current.first().map_or(0, Column::len);
+        let quality = current
             .iter()
             .filter(|c| !c.is_empty())
             .map(|c| {
-                let q = match self.reference.iter().find(|r| r.name == c.name) {
+                let q = match reference.iter().find(|r| r.name == c.name) {
                     Some(r) => feature_quality(r, c),
                     None => feature_quality(&c.empty_like(), c),
                 };
@@ -156,13 +166,11 @@ impl DriftInput {
             .collect();
         let drift = (reference_rows > 0 && current_rows > 0).then(|| {
             // Only features present on both sides are compared.
-            let current: Vec<&Column> = self
-                .current
+            let current: Vec<&Column> = current
                 .iter()
-                .filter(|c| self.reference.iter().any(|r| r.name == c.name))
+                .filter(|c| reference.iter().any(|r| r.name == c.name))
                 .collect();
-            let reference: Vec<&Column> = self
-                .reference
+            let reference: Vec<&Column> = reference
                 .iter()
                 .filter(|r| current.iter().any(|c| c.name == r.name))
                 .collect();
@@ -288,7 +296,7 @@ pub(crate) fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch)
             t.predictions as f64,
         );
         if v.newest_ms != i64::MIN {
-            let age = (now_ms - v.newest_ms).max(0) as f64 / 1000.0;
+            let age = now_ms.saturating_sub(v.newest_ms).max(0) as f64 / 1000.0;
             push(batch, "ml_data_freshness_seconds", base, &[], now_ms, age);
         }
         if received > 0 {
@@ -336,7 +344,9 @@ pub(crate) fn collect_counts(m: &mut ModelState, now_ms: i64, batch: &mut Batch)
             if !w.dirty || end > now_ms || w.revision >= MAX_REVISIONS {
                 continue;
             }
-            let at = end - i64::from(MAX_REVISIONS) + i64::from(w.revision);
+            let at = end
+                .saturating_sub(i64::from(MAX_REVISIONS))
+                .saturating_add(i64::from(w.revision));
             for (metric, value) in w.metrics(positive) {
                 push(batch, metric, base, &[], at, value);
             }

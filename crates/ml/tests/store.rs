@@ -414,3 +414,42 @@ fn a_refused_event_leaves_no_feature_or_category_behind() {
     assert_eq!(m.features[1].categories, 1);
     assert_eq!(m.versions[0].predictions_total, 1);
 }
+
+/// Regression: every new version name created a version that lived as long as its model, so
+/// events naming ever new versions grew the store (and its series) without bound.
+#[test]
+fn new_versions_beyond_the_limit_are_refused() {
+    let store = MlStore::new(config("limits: {max_versions_per_model: 2}\n"));
+    let now = 1_800_000_000_000i64;
+    let versioned = |id: usize, v: &str| {
+        let mut e = event(id, now, 1.0, "DE", 0.5);
+        e.version = v.into();
+        e
+    };
+    let r = store
+        .ingest_predictions(
+            &[versioned(0, "v1"), versioned(1, "v2"), versioned(2, "v3")],
+            now,
+        )
+        .expect("in-memory store");
+    assert_eq!(r.accepted, 2);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].0, 2);
+    assert_eq!(r.errors[0].1.kind(), vigil_model::ErrorKind::LimitExceeded);
+    assert!(
+        r.errors[0].1.to_string().contains("versions per model"),
+        "{}",
+        r.errors[0].1
+    );
+    // Known versions are still accepted; the refused one left nothing behind.
+    let r = store
+        .ingest_predictions(&[versioned(3, "v1")], now)
+        .expect("in-memory store");
+    assert_eq!(r.accepted, 1);
+    let versions: Vec<String> = store.models()[0]
+        .versions
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    assert_eq!(versions, ["v1", "v2"]);
+}

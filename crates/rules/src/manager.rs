@@ -235,13 +235,43 @@ impl RuleManager {
         files: &[P],
         now_ms: Timestamp,
     ) -> Result<(), Vec<RuleFileError>> {
-        let result = load_files(files);
-        if let Some(m) = &self.metrics {
-            m.reloaded(result.is_ok(), now_ms);
-        }
-        let groups = result?;
+        let groups = self.load(files, now_ms)?;
         self.update(groups, now_ms);
+        self.record_reload(true, now_ms);
         Ok(())
+    }
+
+    /// The first half of a reload that other parts of a configuration may still refuse: reads
+    /// `files` and changes nothing but the reload metrics, which record a failure.
+    /// [`RuleManager::install`] puts what it read in force.
+    ///
+    /// # Errors
+    /// Every problem in every file.
+    pub fn load<P: AsRef<Path>>(
+        &self,
+        files: &[P],
+        now_ms: Timestamp,
+    ) -> Result<Vec<GroupSpec>, Vec<RuleFileError>> {
+        let result = load_files(files);
+        if result.is_err() {
+            self.record_reload(false, now_ms);
+        }
+        result
+    }
+
+    /// The second half of a reload: the new globals, then the groups
+    /// [`RuleManager::load`] read (see [`RuleManager::update`]), recorded as a successful
+    /// reload.
+    pub fn install(&self, specs: Vec<GroupSpec>, globals: RuleGlobals, now_ms: Timestamp) {
+        self.set_globals(globals);
+        self.update(specs, now_ms);
+        self.record_reload(true, now_ms);
+    }
+
+    fn record_reload(&self, ok: bool, now_ms: Timestamp) {
+        if let Some(m) = &self.metrics {
+            m.reloaded(ok, now_ms);
+        }
     }
 
     /// Evaluates every group whose slot has come by `now_ms` (wall clock). A group more than

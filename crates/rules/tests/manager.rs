@@ -442,3 +442,45 @@ fn metrics_are_exposed_per_group() {
         "failed reload keeps the loaded groups"
     );
 }
+
+/// A reload in two halves, so that other parts of a configuration can refuse it first:
+/// `load` changes nothing but a failure's metric, `install` puts the groups and the globals
+/// in force together.
+#[test]
+fn load_changes_nothing_until_install() {
+    let store = store();
+    let mut registry = prometheus_client::registry::Registry::default();
+    let mut opts = ManagerOptions::new(store.clone(), store.clone());
+    opts.metrics = Some(RuleMetrics::new(&mut registry));
+    let manager = RuleManager::new(opts);
+    let metrics = || {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        text
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(manager.load(&[dir.path().join("missing.yml")], 0).is_err());
+    assert!(metrics().contains("vigil_rule_config_last_reload_successful 0"));
+    let path = dir.path().join("r.yml");
+    std::fs::write(
+        &path,
+        "groups:\n- name: g\n  rules:\n  - record: one\n    expr: vector(1)\n",
+    )
+    .expect("write");
+    let specs = manager.load(&[&path], 1).expect("loads");
+    assert_eq!(manager.counts(), (0, 0), "nothing installed by load");
+    assert!(manager.next_due_ms().is_none());
+    manager.install(
+        specs,
+        RuleGlobals {
+            evaluation_interval_ms: 5_000,
+            ..RuleGlobals::default()
+        },
+        1,
+    );
+    assert_eq!(manager.counts(), (1, 1));
+    assert!(metrics().contains("vigil_rule_config_last_reload_successful 1"));
+    // The group took the installed globals' interval.
+    let json = serde_json::to_value(manager.rules(&RulesFilter::default())).expect("json");
+    assert_eq!(json["groups"][0]["interval"], 5, "{json}");
+}

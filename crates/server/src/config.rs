@@ -290,6 +290,13 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
+/// `storage.out_of_order_window` when the file sets none: the metric store's own default.
+fn default_ooo_window() -> Duration {
+    Duration::from_millis(
+        u64::try_from(vigil_tsdb::TsdbOptions::default().ooo_window_ms).unwrap_or(0),
+    )
+}
+
 fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings, ConfigError> {
     let err = |path: &str, reason: String| ConfigError {
         file: file.to_owned(),
@@ -334,7 +341,7 @@ fn validate(raw: RawConfig, file: &str, pos: &YamlPositions) -> Result<Settings,
         .storage
         .out_of_order_window
         .or(raw.storage.tsdb.and_then(|t| t.out_of_order_time_window))
-        .map_or(Duration::from_secs(3600), PromDuration::as_std);
+        .map_or_else(default_ooo_window, PromDuration::as_std);
     let retention_time = raw
         .storage
         .retention_time

@@ -4,6 +4,7 @@
 
 mod alerting;
 mod cli;
+mod client;
 mod config;
 mod demo;
 mod ml;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -22,6 +23,12 @@ const TICK: Duration = Duration::from_secs(1);
 /// How often the store's state is checkpointed, bounding the WAL replayed at start.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
 
+/// `reason` of `vigil_ml_samples_rejected_total`: [`vigil_storage::RejectReason::as_str`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectLabels {
+    reason: &'static str,
+}
+
 /// The evaluator's own series.
 #[derive(Clone, Default)]
 pub struct MlMetrics {
@@ -29,7 +36,7 @@ pub struct MlMetrics {
     failures: Counter,
     duration_ms: Gauge,
     samples_written: Counter,
-    samples_rejected: Family<Vec<(String, String)>, Counter>,
+    samples_rejected: Family<RejectLabels, Counter>,
 }
 
 impl MlMetrics {
@@ -114,7 +121,9 @@ fn evaluate(
                 for (reason, n) in &out.rejected {
                     metrics
                         .samples_rejected
-                        .get_or_create(&vec![("reason".to_owned(), reason.as_str().to_owned())])
+                        .get_or_create(&RejectLabels {
+                            reason: reason.as_str(),
+                        })
                         .inc_by(u64::try_from(*n).unwrap_or(u64::MAX));
                 }
                 if let Some(first) = &out.first_rejection {

@@ -20,7 +20,8 @@ use vigil_http::{QueryLimits, RulesHandle};
 use vigil_model::Clock;
 use vigil_promql::EngineOptions;
 use vigil_rules::{
-    AlertSink, ManagerOptions, OutgoingAlert, RuleFileError, RuleGlobals, RuleManager, RuleMetrics,
+    AlertSink, GroupSpec, ManagerOptions, OutgoingAlert, RuleFileError, RuleGlobals, RuleManager,
+    RuleMetrics,
 };
 use vigil_storage::{MetricAppend, MetricSelect};
 
@@ -98,30 +99,32 @@ pub fn start(
     Ok(RulesHandle::new(manager))
 }
 
-/// Applies a reloaded configuration's rule files and globals; on failure the previous rules
-/// stay and the error is kept for `/api/v1/rules`.
+/// The first half of a reload: reads the new configuration's rule files without installing
+/// them. On failure the previous rules stay, and the error is logged and kept for
+/// `/api/v1/rules`.
 ///
 /// # Errors
 /// Every problem in the rule files, one per line.
-pub fn reload(
+pub fn load(h: &RulesHandle, s: &Settings, now_ms: i64) -> Result<Vec<GroupSpec>, String> {
+    h.manager.load(&s.rule_files, now_ms).map_err(|errors| {
+        let text = describe(&errors);
+        tracing::error!(error = %text, "rule files not reloaded; previous rules still in force");
+        *h.reload_error.write() = Some(text.clone());
+        format!("invalid rule files:\n{text}")
+    })
+}
+
+/// The second half of a reload, once nothing else refused the configuration: the groups
+/// [`load`] read and the new globals in force together.
+pub fn install(
     h: &RulesHandle,
+    groups: Vec<GroupSpec>,
     s: &Settings,
     now_ms: i64,
     external_url: &str,
-) -> Result<(), String> {
-    h.manager.set_globals(globals(s, external_url));
-    match h.manager.load_and_update(&s.rule_files, now_ms) {
-        Ok(()) => {
-            *h.reload_error.write() = None;
-            Ok(())
-        }
-        Err(errors) => {
-            let text = describe(&errors);
-            tracing::error!(error = %text, "rule files not reloaded; previous rules still in force");
-            *h.reload_error.write() = Some(text.clone());
-            Err(format!("invalid rule files:\n{text}"))
-        }
-    }
+) {
+    h.manager.install(groups, globals(s, external_url), now_ms);
+    *h.reload_error.write() = None;
 }
 
 /// Validates rule files for `vigil check config`.

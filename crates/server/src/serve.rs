@@ -102,6 +102,9 @@ struct Reloader {
     upstream: Arc<Notifier>,
     rules: vigil_http::RulesHandle,
     ml: Arc<MlStore>,
+    /// The metric store's out-of-order window, fixed when it opened (a reload does not change
+    /// it).
+    ooo_window: Duration,
     external_url: String,
     /// Serialises reloads.
     lock: Mutex<()>,
@@ -117,36 +120,39 @@ impl Control for Reloader {
                 return Err(format!("{e:#}"));
             }
         };
-        // The steps that can refuse the new configuration run first, the rule files (the
-        // likeliest to be refused, and replaced whole or not at all) before the rest, and the
-        // steps that cannot fail last: a refused rule file then leaves the previous
-        // configuration in force, not half of the new one.
-        if let Err(e) = rules::reload(&self.rules, &s, self.clock.now_ms(), &self.external_url) {
+        // Every step that can refuse the new configuration runs before any step changes
+        // anything, the embedded Alertmanager's (which checks and swaps in one step) last: a
+        // refused reload leaves the previous configuration in force, not part of the new one.
+        let refused = |e: String| {
             self.config.write().reload_success = false;
-            return Err(e);
-        }
-        if let Err(e) = alerting::apply(
+            e
+        };
+        let now = self.clock.now_ms();
+        let groups = rules::load(&self.rules, &s, now).map_err(refused)?;
+        let targets = Notifier::prepare(&s.alerting).map_err(|e| {
+            tracing::error!(error = %e, "alerting.alertmanagers not reloaded");
+            refused(format!("alerting.alertmanagers: {e}"))
+        })?;
+        alerting::apply(
             &self.alertmanager,
             &s.alertmanager,
             self.args.config.as_deref(),
-        ) {
-            self.config.write().reload_success = false;
+        )
+        .map_err(|e| {
             tracing::error!(error = %e, "alertmanager configuration not reloaded");
-            return Err(e);
-        }
-        if let Err(e) = self.upstream.apply(&s.alerting) {
-            self.config.write().reload_success = false;
-            tracing::error!(error = %e, "alerting.alertmanagers not reloaded");
-            return Err(format!("alerting.alertmanagers: {e}"));
-        }
+            refused(e)
+        })?;
+        self.upstream.install(targets, &s.alerting);
+        rules::install(&self.rules, groups, &s, now, &self.external_url);
         *self.limits.write() = IngestLimits {
             decode: s.decode_limits,
             series: s.series_limits,
             ml: ml::decode_limits(&s.ml),
         };
+        ml::warn_on_label_horizon(&s.ml, self.ooo_window);
         self.ml.set_config(s.ml.clone());
         self.query.set_limits(s.query_limits);
-        *self.config.write() = loaded_config(&s, self.clock.now_ms());
+        *self.config.write() = loaded_config(&s, now);
         self.rt.block_on(self.scrape.apply(&s.scrape));
         tracing::info!("configuration reloaded");
         Ok(())
@@ -395,6 +401,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         upstream: upstream.clone(),
         rules: rules.clone(),
         ml: ml_store.clone(),
+        ooo_window: settings.ooo_window,
         external_url,
         lock: Mutex::new(()),
     });
@@ -521,7 +528,11 @@ async fn serve(args: ServeArgs, settings: Settings) -> Result<()> {
         Ok(store) => {
             let now = clock.now_ms();
             let res = tokio::task::spawn_blocking(move || {
-                store.checkpoint(now)?;
+                // A failed checkpoint loses nothing (the WAL is replayed instead); the WAL is
+                // closed, and so fsynced, either way.
+                if let Err(e) = store.checkpoint(now) {
+                    tracing::warn!(error = %e, "ML store checkpoint at shutdown failed");
+                }
                 store.close()
             })
             .await;

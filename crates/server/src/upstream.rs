@@ -21,7 +21,7 @@ use vigil_alertmanager::config::{
     validate_http_config, RawAuthorization, RawBasicAuth, RawHttpConfig, RawTlsConfig,
 };
 use vigil_alertmanager::upstream::{
-    AlertRelabel, UpstreamAlert, UpstreamOptions, UpstreamSender, UpstreamTarget,
+    AlertRelabel, BuiltTargets, UpstreamAlert, UpstreamOptions, UpstreamSender, UpstreamTarget,
 };
 use vigil_model::{Labels, LabelsBuilder};
 use vigil_scrape::{PromDuration, RelabelConfig, RelabelRule};
@@ -233,15 +233,29 @@ impl Notifier {
     /// # Errors
     /// A target whose HTTP client cannot be built; the previous targets stay.
     pub fn apply(&self, s: &AlertingSettings) -> Result<(), String> {
-        self.sender
-            .set_targets(s.targets.clone())
-            .map_err(|e| e.to_string())?;
+        let built = Self::prepare(s)?;
+        self.install(built, s);
+        Ok(())
+    }
+
+    /// The part of [`Notifier::apply`] that can fail, changing nothing: the targets' HTTP
+    /// clients built.
+    ///
+    /// # Errors
+    /// A target whose HTTP client cannot be built.
+    pub fn prepare(s: &AlertingSettings) -> Result<BuiltTargets, String> {
+        UpstreamSender::build_targets(&s.targets).map_err(|e| e.to_string())
+    }
+
+    /// The rest of [`Notifier::apply`]: the targets [`Notifier::prepare`] built and the
+    /// section's relabelling in force.
+    pub fn install(&self, built: BuiltTargets, s: &AlertingSettings) {
+        self.sender.install_targets(built);
         *self.relabel.write() = s.alert_relabel.clone();
         tracing::info!(
             alertmanagers = s.targets.len(),
             "external alertmanagers configured"
         );
-        Ok(())
     }
 
     /// `alert_relabel_configs` applied to one alert's labels; `None` drops it.
@@ -255,7 +269,7 @@ impl Notifier {
 
     /// Whether any external Alertmanager is configured.
     pub fn has_targets(&self) -> bool {
-        !self.sender.target_urls().is_empty()
+        self.sender.has_targets()
     }
 
     /// Queues already relabelled alerts for every external Alertmanager.

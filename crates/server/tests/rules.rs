@@ -201,6 +201,103 @@ fn rules_evaluate_alert_and_notify() {
         .contains("vigil_rule_config_last_reload_successful 0"));
 }
 
+/// A reload that any part of the configuration refuses changes nothing: a bad rule file keeps
+/// the external labels as they were, and an Alertmanager template that does not parse keeps
+/// the rule files as they were.
+#[test]
+fn refused_reload_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The annotation shows the external labels in force at every evaluation.
+    write(
+        dir.path(),
+        "fast.rules.yml",
+        "groups:\n  - name: fast\n    interval: 1s\n    rules:\n      - alert: Site\n        expr: vector(1)\n        annotations:\n          summary: 'site {{ $externalLabels.site }}'\n",
+    );
+    let config = |site: &str, rule_files: &str, rest: &str| {
+        write(
+            dir.path(),
+            "vigil.yml",
+            &format!(
+                "global:\n  evaluation_interval: 1s\n  external_labels:\n    site: {site}\nrule_files: [{rule_files}]\n{rest}"
+            ),
+        )
+    };
+    let path = config("a", "'fast.rules.yml'", "");
+    let v = common::Vigil::start(&dir.path().join("data"), &["--config", &path]);
+    let summary = || {
+        get(&v, "/api/v1/alerts")
+            .pointer("/data/alerts/0/annotations/summary")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let groups = || -> Vec<String> {
+        get(&v, "/api/v1/rules")
+            .pointer("/data/groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let reload = || {
+        common::client()
+            .post(v.url("/-/reload"))
+            .send()
+            .expect("reload")
+            .status()
+            .as_u16()
+    };
+    common::wait_for(Duration::from_secs(20), || {
+        (summary().as_deref() == Some("site a")).then_some(())
+    })
+    .expect("alert expanded with site=a");
+
+    // New external labels and a rule file that does not parse.
+    write(
+        dir.path(),
+        "broken.rules.yml",
+        "groups:\n  - name: broken\n    rules:\n      - alert: X\n        expr: sum(\n",
+    );
+    config("b", "'*.rules.yml'", "");
+    assert_eq!(reload(), 500);
+    // Several evaluations of the 1s group.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        summary().as_deref(),
+        Some("site a"),
+        "the refused reload's external labels are in force"
+    );
+
+    // New rule files and an Alertmanager template that does not parse.
+    std::fs::remove_file(dir.path().join("broken.rules.yml")).expect("rm");
+    write(
+        dir.path(),
+        "other.rules.yml",
+        &RULES.replace("fast", "other"),
+    );
+    write(dir.path(), "bad.tmpl", "{{ define \"x\" }}{{ end");
+    config(
+        "a",
+        "'other.rules.yml'",
+        "alertmanager:\n  route:\n    receiver: default\n  receivers:\n    - name: default\n  templates: ['bad.tmpl']\n",
+    );
+    assert_eq!(reload(), 500);
+    assert_eq!(
+        groups(),
+        ["fast"],
+        "the refused reload's rule files are in force"
+    );
+
+    // The same changes without the mistakes are applied.
+    config("b", "'fast.rules.yml', 'other.rules.yml'", "");
+    assert_eq!(reload(), 200);
+    assert_eq!(groups(), ["fast", "other"]);
+    common::wait_for(Duration::from_secs(20), || {
+        (summary().as_deref() == Some("site b")).then_some(())
+    })
+    .expect("alert expanded with site=b");
+}
+
 #[test]
 fn invalid_rule_file_refuses_to_start() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -10,10 +10,12 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::segment::TMP_SUFFIX;
+
 /// The temporary file [`write_atomic`] writes before the rename: `<path>.tmp`.
-pub fn atomic_tmp_path(path: &Path) -> PathBuf {
+fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(TMP_SUFFIX);
     PathBuf::from(name)
 }
 
@@ -31,7 +33,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).map_err(|e| context("create directory", dir, e))?;
-    let tmp = atomic_tmp_path(path);
+    let tmp = tmp_path(path);
     {
         let mut f = fs::File::create(&tmp).map_err(|e| context("create", &tmp, e))?;
         f.write_all(bytes).map_err(|e| context("write", &tmp, e))?;
@@ -69,7 +71,7 @@ mod tests {
         write_atomic(&path, b"one").expect("write");
         write_atomic(&path, b"two").expect("rewrite");
         assert_eq!(fs::read(&path).expect("read"), b"two");
-        assert!(!atomic_tmp_path(&path).exists());
+        assert!(!tmp_path(&path).exists());
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod reader;
 mod segment;
 mod writer;
 
-pub use atomic::{atomic_tmp_path, write_atomic};
+pub use atomic::write_atomic;
 pub use checkpoint::{CheckpointReport, CheckpointWriter};
 pub use error::{WalError, WalErrorKind};
 pub use options::{FsyncObserver, FsyncPolicy, WalOptions, DEFAULT_MAX_SEGMENT_BYTES};

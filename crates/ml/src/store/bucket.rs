@@ -91,12 +91,12 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift.
     /// The generator's state, for a snapshot.
     pub fn state(&self) -> u64 {
         self.0
     }
 
+    /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift.
     pub fn below(&mut self, n: u64) -> u64 {
         let wide = u128::from(self.next_u64()) * u128::from(n);
         u64::try_from(wide >> 64).unwrap_or(0)

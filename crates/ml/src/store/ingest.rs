@@ -12,7 +12,7 @@ use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
 use super::persist::{T_LABELS, T_PREDICTIONS};
 use super::schema::dict_full;
 use super::{Cell, ClassOutcome, ModelState, Pending, PerfWindow, Predicted};
-use crate::config::Limits;
+use crate::config::{window_start, Limits};
 use crate::error::MlError;
 use crate::{ColumnKind, MlStore};
 
@@ -56,13 +56,18 @@ fn value_name(v: &FeatureValue) -> &'static str {
     }
 }
 
-fn check_time(ts: i64, now_ms: i64, keep_ms: i64) -> Result<(), MlError> {
+fn check_future(ts: i64, now_ms: i64) -> Result<(), MlError> {
     if ts > now_ms.saturating_add(MAX_FUTURE_MS) {
         return Err(MlError::event(
             "timestamp",
             "more than 5m ahead of the server's clock",
         ));
     }
+    Ok(())
+}
+
+fn check_time(ts: i64, now_ms: i64, keep_ms: i64) -> Result<(), MlError> {
+    check_future(ts, now_ms)?;
     if ts < now_ms.saturating_sub(keep_ms) {
         return Err(MlError::event(
             "timestamp",
@@ -134,13 +139,22 @@ impl ModelState {
         (idx, kind)
     }
 
-    /// Checks an event against the model's kinds and limits without changing anything.
+    /// Checks an event against the model's kinds and limits without changing anything;
+    /// `version` is the index of its version if that is known.
     fn check_prediction(
         &self,
         e: &PredictionEvent,
+        version: Option<usize>,
         classification: bool,
         limits: &Limits,
     ) -> Result<(), MlError> {
+        if version.is_none() && self.versions.len() >= limits.max_versions_per_model {
+            return Err(MlError::Limit {
+                what: "versions per model",
+                limit: limits.max_versions_per_model,
+                detail: format!(" (new version {:?} of model {:?})", e.version, self.name),
+            });
+        }
         let mut new_features = 0usize;
         for (pos, (name, value)) in e.features.iter().enumerate() {
             let (idx, kind) = self.feature_at(pos, name);
@@ -223,7 +237,8 @@ impl ModelState {
         let classification = self
             .classification
             .unwrap_or_else(|| is_classification(&self.cfg, e));
-        self.check_prediction(e, classification, limits)?;
+        let version = self.version_of(&e.version);
+        self.check_prediction(e, version, classification, limits)?;
 
         // Checked: from here on nothing fails, and everything is kept.
         let cat_limit = limits.max_categories_per_feature;
@@ -275,14 +290,15 @@ impl ModelState {
 
         self.classification = Some(classification);
         let cap = self.cfg.cap_for(ts, now_ms);
-        let interval = self.cfg.interval_ms.max(1);
-        let pw = self.cfg.performance_window_ms.max(1);
-        let vi = self.version_index(&e.version);
+        let vi = match version {
+            Some(vi) => vi,
+            None => self.add_version(&e.version),
+        };
         let features = &self.schema.features;
         let Some(v) = self.versions.get_mut(vi) else {
             return Ok(None);
         };
-        let start = ts.div_euclid(interval) * interval;
+        let start = window_start(ts, self.cfg.interval_ms);
         v.buckets
             .entry(start)
             .or_insert_with(|| super::Bucket::new(start))
@@ -306,7 +322,7 @@ impl ModelState {
             Predicted::Number(x) => add_hist(t, &VALUE_BUCKETS, *x),
         }
         v.perf
-            .entry(ts.div_euclid(pw) * pw)
+            .entry(window_start(ts, self.cfg.performance_window_ms))
             .or_insert_with(|| PerfWindow::new(classification))
             .predictions += 1;
         let pending = Pending {
@@ -322,12 +338,7 @@ impl ModelState {
                 .map(|()| Some(true));
         }
         if let Some(id) = &e.id {
-            while self.pending.len() >= limits.max_pending_labels && !self.pending_order.is_empty()
-            {
-                self.evict_front();
-            }
-            self.pending.insert(id.clone(), pending);
-            self.pending_order.push_back((ts, id.clone()));
+            self.wait_for_label(id, pending, limits.max_pending_labels);
         }
         Ok(None)
     }
@@ -375,11 +386,11 @@ impl ModelState {
             (Predicted::Number(pred), _) => Labelled::Reg(*pred, number_of(label, "label")?),
             (Predicted::Class(_), false) => return Ok(()),
         };
-        let pw = self.cfg.performance_window_ms.max(1);
+        let start = window_start(p.ts, self.cfg.performance_window_ms);
         if let Some(v) = self.versions.get_mut(p.version) {
             let w = v
                 .perf
-                .entry(p.ts.div_euclid(pw) * pw)
+                .entry(start)
                 .or_insert_with(|| PerfWindow::new(classification));
             match labelled {
                 Labelled::Class(o) => w.add_class(o),
@@ -420,22 +431,14 @@ impl MlStore {
         events: &[PredictionEvent],
         now_ms: i64,
     ) -> Result<IngestReport, MlError> {
-        let (report, written) = {
-            let mut log = self.log.lock();
-            let durable = self.is_durable();
-            log.begin(T_PREDICTIONS, now_ms);
+        self.ingest_logged(T_PREDICTIONS, now_ms, |mut log| {
             let mut prev = None;
-            let report = self.apply_predictions(events, now_ms, |e| {
-                if durable {
+            self.apply_predictions(events, now_ms, |e| {
+                if let Some(log) = log.as_deref_mut() {
                     log.push_prediction(e, &mut prev);
                 }
-            });
-            (report, self.log_write(&log)?)
-        };
-        if let Some(w) = written {
-            self.log_wait(w)?;
-        }
-        Ok(report)
+            })
+        })
     }
 
     /// Applies prediction events to the state; `on_accept` sees each accepted one, in order.
@@ -486,21 +489,13 @@ impl MlStore {
         events: &[LabelEvent],
         now_ms: i64,
     ) -> Result<IngestReport, MlError> {
-        let (report, written) = {
-            let mut log = self.log.lock();
-            let durable = self.is_durable();
-            log.begin(T_LABELS, now_ms);
-            let report = self.apply_labels(events, now_ms, |e| {
-                if durable {
+        self.ingest_logged(T_LABELS, now_ms, |mut log| {
+            self.apply_labels(events, now_ms, |e| {
+                if let Some(log) = log.as_deref_mut() {
                     log.push_label(e);
                 }
-            });
-            (report, self.log_write(&log)?)
-        };
-        if let Some(w) = written {
-            self.log_wait(w)?;
-        }
-        Ok(report)
+            })
+        })
     }
 
     /// Applies label events to the state; `on_accept` sees each accepted one, in order. The
@@ -513,19 +508,20 @@ impl MlStore {
     ) -> IngestReport {
         let limits = self.config().limits;
         let mut report = IngestReport::default();
+        // Labels create no models, so the list for labels without a model is taken once.
+        let mut all = None;
         for (i, e) in events.iter().enumerate() {
-            if let Some(ts) = e.timestamp_ms {
-                if ts > now_ms.saturating_add(MAX_FUTURE_MS) {
-                    report.errors.push((
-                        i,
-                        MlError::event("timestamp", "more than 5m ahead of the server's clock"),
-                    ));
-                    continue;
-                }
+            if let Err(err) = e.timestamp_ms.map_or(Ok(()), |ts| check_future(ts, now_ms)) {
+                report.errors.push((i, err));
+                continue;
             }
-            let candidates = match &e.model {
+            let named;
+            let candidates: &[Arc<Mutex<ModelState>>] = match &e.model {
                 Some(name) => match self.model(name) {
-                    Some(m) => vec![m],
+                    Some(m) => {
+                        named = [m];
+                        &named
+                    }
                     None => {
                         report.errors.push((
                             i,
@@ -537,14 +533,13 @@ impl MlStore {
                         continue;
                     }
                 },
-                None => self.all_models(),
+                None => all.get_or_insert_with(|| self.all_models()),
             };
             let mut found = false;
             let mut refused = false;
             for m in candidates {
                 let mut m = m.lock();
-                let interval = m.cfg.interval_ms.max(1);
-                let bucket = now_ms.div_euclid(interval) * interval;
+                let bucket = window_start(now_ms, m.cfg.interval_ms);
                 let Some(p) = m.pending.remove(&e.id) else {
                     if e.model.is_some() {
                         m.labels.entry(bucket).or_insert((0, 0)).0 += 1;
@@ -580,5 +575,72 @@ impl MlStore {
             }
         }
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_model::ml::{FeatureValue, LabelEvent, Outcome, PredictionEvent};
+
+    use crate::{MlConfig, MlStore};
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn prediction(id: usize) -> PredictionEvent {
+        PredictionEvent {
+            model: "m".into(),
+            version: "v1".into(),
+            id: Some(format!("p{id}")),
+            timestamp_ms: Some(NOW - 1_000),
+            features: vec![("x".into(), FeatureValue::Number(1.0))],
+            prediction: Outcome::Class("1".into()),
+            score: Some(0.9),
+            probabilities: Vec::new(),
+            label: None,
+        }
+    }
+
+    fn label(id: usize) -> LabelEvent {
+        LabelEvent {
+            model: Some("m".into()),
+            id: format!("p{id}"),
+            label: Outcome::Class("1".into()),
+            timestamp_ms: None,
+        }
+    }
+
+    /// Regression: a labelled prediction kept its eviction-queue entry until the label horizon
+    /// passed, so the queue (and every snapshot) grew with the traffic of days rather than with
+    /// the predictions waiting; a prediction sent again with the same id and time queued again.
+    #[test]
+    fn labelled_predictions_do_not_pile_up_in_the_eviction_queue() {
+        let store = MlStore::new(MlConfig::default());
+        for round in 0..20 {
+            let ids = round * 1_000..(round + 1) * 1_000;
+            let events: Vec<PredictionEvent> = ids.clone().map(prediction).collect();
+            store.ingest_predictions(&events, NOW).expect("ingest");
+            let labels: Vec<LabelEvent> = ids.map(label).collect();
+            let r = store.ingest_labels(&labels, NOW).expect("labels");
+            assert_eq!(r.joined, 1_000);
+        }
+        for _ in 0..3_000 {
+            store
+                .ingest_predictions(&[prediction(7)], NOW)
+                .expect("ingest");
+        }
+        let m = store.model("m").expect("model");
+        let m = m.lock();
+        assert_eq!(m.pending.len(), 1);
+        assert!(
+            m.pending_order.len() <= 2 * m.pending.len() + 1_024,
+            "{} queue entries for {} waiting predictions",
+            m.pending_order.len(),
+            m.pending.len()
+        );
+        // The one waiting prediction is still evictable: its entry survived the compaction.
+        assert!(m
+            .pending_order
+            .iter()
+            .any(|(ts, id)| id == "p7" && *ts == NOW - 1_000));
     }
 }

@@ -5,8 +5,8 @@
 //! Bounded by construction: a bucket keeps at most `bucket_cap` events while it is in the
 //! current window and fewer once it only serves the rolling reference (together about
 //! `2 × max_events_per_window` rows per version); predictions wait for labels up to
-//! `label_horizon` and `max_pending_labels`; models, features and categories have limits. What
-//! sampling changes in the statistics is in docs/ml.md.
+//! `label_horizon` and `max_pending_labels`; models, versions, features and categories have
+//! limits. What sampling changes in the statistics is in docs/ml.md.
 //!
 //! Durable when opened with [`MlStore::open`] (`persist/`): every change of state happens under
 //! one ingest lock together with its WAL record, so that a replay rebuilds the same state;
@@ -129,10 +129,13 @@ impl ModelState {
         }
     }
 
-    pub fn version_index(&mut self, name: &str) -> usize {
-        if let Some(i) = self.versions.iter().position(|v| v.name == name) {
-            return i;
-        }
+    /// The index of version `name`, if the model has seen it.
+    pub fn version_of(&self, name: &str) -> Option<usize> {
+        self.versions.iter().position(|v| v.name == name)
+    }
+
+    /// Adds version `name` (unknown so far); returns its index.
+    pub fn add_version(&mut self, name: &str) -> usize {
         self.versions.push(VersionState::new(name));
         self.versions.len() - 1
     }
@@ -190,6 +193,39 @@ impl ModelState {
         }
     }
 
+    /// Keeps `p` waiting for its label under `id` (replacing a prediction with that id), after
+    /// evicting the oldest waiting predictions beyond `limit`.
+    pub fn wait_for_label(&mut self, id: &str, p: Pending, limit: usize) {
+        while self.pending.len() >= limit && !self.pending_order.is_empty() {
+            self.evict_front();
+        }
+        let ts = p.ts;
+        // A replaced prediction with the same timestamp already has its queue entry (entries
+        // match by id and timestamp); a second one would never be more than a stale duplicate.
+        let queued = self
+            .pending
+            .insert(id.to_owned(), p)
+            .is_some_and(|old| old.ts == ts);
+        if !queued {
+            self.pending_order.push_back((ts, id.to_owned()));
+        }
+        self.compact_pending_order();
+    }
+
+    /// Drops the queue entries of predictions labelled, replaced or evicted since, once they
+    /// outnumber the waiting ones: otherwise every prediction with an id stays queued until the
+    /// label horizon passes (days of traffic), however quickly its label came. Amortised O(1)
+    /// per insert; the order of the remaining entries is kept.
+    fn compact_pending_order(&mut self) {
+        let bound = self.pending.len().saturating_mul(2).saturating_add(1024);
+        if self.pending_order.len() <= bound {
+            return;
+        }
+        let pending = &self.pending;
+        self.pending_order
+            .retain(|(ts, id)| pending.get(id).is_some_and(|p| p.ts == *ts));
+    }
+
     /// A uniform sample of the events of one version in `[from, to)`, one column per feature.
     pub fn sample(&self, version: usize, from: i64, to: i64) -> Sample {
         let kinds = self.kinds();
@@ -221,21 +257,87 @@ impl ModelState {
         out
     }
 
-    /// A sample as named columns for the statistics.
-    pub fn columns(&self, s: &Sample) -> Vec<Column> {
-        self.schema
+    /// A sample with its feature names and the category texts it uses copied out, so that
+    /// turning it into named columns ([`DetachedSample::into_columns`]: one `String` per
+    /// categorical value, most of the cost) runs after the model's lock is released rather
+    /// than holding up ingestion. Copies at most one text per distinct category in the sample.
+    pub fn detach(&self, s: Sample) -> DetachedSample {
+        let cols = self
+            .schema
             .features
             .iter()
-            .zip(&s.cols)
-            .map(|(f, c)| match c {
-                SampleCol::Num(v) => Column::numerical(
-                    f.name.clone(),
-                    v.iter().map(|x| Some(*x).filter(|x| x.is_finite())),
+            .zip(s.cols)
+            .map(|(f, c)| {
+                let col = match c {
+                    SampleCol::Num(v) => DetachedCol::Num(v),
+                    SampleCol::Cat(mut codes) => {
+                        // Dictionary code → position in `texts`, filled as codes are met.
+                        let mut local = vec![MISSING_CODE; f.dict.len()];
+                        let mut texts = Vec::new();
+                        for code in codes.iter_mut().filter(|c| **c != MISSING_CODE) {
+                            let dict_code = *code;
+                            let slot = usize::try_from(dict_code)
+                                .ok()
+                                .and_then(|i| local.get_mut(i));
+                            *code = match slot {
+                                Some(l) if *l != MISSING_CODE => *l,
+                                slot => {
+                                    let at = u32::try_from(texts.len()).unwrap_or(MISSING_CODE);
+                                    texts.push(f.dict.text(dict_code).to_owned());
+                                    if let Some(l) = slot {
+                                        *l = at;
+                                    }
+                                    at
+                                }
+                            };
+                        }
+                        DetachedCol::Cat { codes, texts }
+                    }
+                };
+                (f.name.clone(), col)
+            })
+            .collect();
+        DetachedSample { cols }
+    }
+}
+
+/// A sample taken out of its model ([`ModelState::detach`]).
+#[derive(Debug)]
+pub(crate) struct DetachedSample {
+    cols: Vec<(String, DetachedCol)>,
+}
+
+#[derive(Debug)]
+enum DetachedCol {
+    Num(Vec<f64>),
+    /// Positions in `texts`; [`MISSING_CODE`] for a missing value.
+    Cat {
+        codes: Vec<u32>,
+        texts: Vec<String>,
+    },
+}
+
+impl DetachedSample {
+    /// The sample as named columns for the statistics.
+    pub fn into_columns(self) -> Vec<Column> {
+        self.cols
+            .into_iter()
+            .map(|(name, c)| match c {
+                DetachedCol::Num(v) => Column::numerical(
+                    name,
+                    v.into_iter().map(|x| Some(x).filter(|x| x.is_finite())),
                 ),
-                SampleCol::Cat(v) => Column::categorical(
-                    f.name.clone(),
-                    v.iter()
-                        .map(|&code| (code != MISSING_CODE).then(|| f.dict.text(code).to_owned())),
+                DetachedCol::Cat { codes, texts } => Column::categorical(
+                    name,
+                    codes.into_iter().map(|code| {
+                        (code != MISSING_CODE).then(|| {
+                            usize::try_from(code)
+                                .ok()
+                                .and_then(|i| texts.get(i))
+                                .cloned()
+                                .unwrap_or_default()
+                        })
+                    }),
                 ),
             })
             .collect()

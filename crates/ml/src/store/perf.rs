@@ -40,8 +40,6 @@ pub(crate) enum Acc {
 pub(crate) struct PerfWindow {
     /// Predictions made in the window.
     pub predictions: u64,
-    /// Of those, labelled so far.
-    pub labelled: u64,
     pub acc: Acc,
     /// Revisions written so far (each one sample in the window's last second).
     pub revision: u32,
@@ -66,7 +64,6 @@ impl PerfWindow {
     pub fn new(classification: bool) -> PerfWindow {
         PerfWindow {
             predictions: 0,
-            labelled: 0,
             acc: if classification {
                 Acc::Class {
                     confusion: HashMap::new(),
@@ -111,7 +108,6 @@ impl PerfWindow {
                 *log_loss_sum -= p.clamp(EPS, 1.0 - EPS).ln();
                 *log_loss_n += 1;
             }
-            self.labelled += 1;
             self.dirty = true;
         }
     }
@@ -136,8 +132,16 @@ impl PerfWindow {
                 *ape_sum += (err / truth).abs();
                 *ape_n += 1;
             }
-            self.labelled += 1;
             self.dirty = true;
+        }
+    }
+
+    /// Of the window's predictions, how many were labelled so far (each label adds one to the
+    /// confusion matrix or the regression count).
+    pub fn labelled(&self) -> u64 {
+        match &self.acc {
+            Acc::Class { confusion, .. } => confusion.values().sum(),
+            Acc::Reg { n, .. } => *n,
         }
     }
 
@@ -212,7 +216,7 @@ impl PerfWindow {
         if self.predictions > 0 {
             out.push((
                 "ml_labels_coverage_ratio",
-                (self.labelled as f64 / self.predictions as f64).min(1.0),
+                (self.labelled() as f64 / self.predictions as f64).min(1.0),
             ));
         }
         out.retain(|(_, v)| v.is_finite());

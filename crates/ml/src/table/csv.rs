@@ -85,8 +85,10 @@ pub(super) fn read(
                 limits,
             ));
         }
-        let fields = utf8_fields(&record, line)?;
-        for (cells, field) in columns.iter_mut().zip(fields) {
+        // Straight into the arenas, without a per-row list of fields; an error abandons the
+        // whole table, so a half-pushed row never matters.
+        for (cells, field) in columns.iter_mut().zip(&record) {
+            let field = std::str::from_utf8(field).map_err(|_| TableError::InvalidUtf8 { line })?;
             cells.text.push_str(field);
             cells.ends.push(cells.text.len());
         }

@@ -62,6 +62,7 @@ pub use detect::NA_VALUES;
 
 use std::fmt;
 
+use bytes::Bytes;
 use vigil_model::ErrorKind;
 
 use crate::Column;
@@ -291,17 +292,42 @@ pub fn read_table(
     types: &TypeOverrides,
     limits: &TableLimits,
 ) -> Result<Vec<Column>, TableError> {
-    if bytes.len() > limits.max_bytes {
+    check_input(bytes.len(), types, limits)?;
+    match format {
+        Format::Csv => csv::read(bytes, types, limits),
+        Format::Parquet => parquet::read(Bytes::copy_from_slice(bytes), types, limits),
+    }
+}
+
+/// [`read_table`] for input already held as [`Bytes`]: the Parquet reader shares it instead of
+/// copying it (a copy would double the peak memory of an upload), and reading the same input
+/// again costs no copy either.
+///
+/// # Errors
+///
+/// As [`read_table`].
+pub fn read_table_bytes(
+    bytes: Bytes,
+    format: Format,
+    types: &TypeOverrides,
+    limits: &TableLimits,
+) -> Result<Vec<Column>, TableError> {
+    check_input(bytes.len(), types, limits)?;
+    match format {
+        Format::Csv => csv::read(&bytes, types, limits),
+        Format::Parquet => parquet::read(bytes, types, limits),
+    }
+}
+
+/// What is checked before any input is read: its size and the overrides.
+fn check_input(len: usize, types: &TypeOverrides, limits: &TableLimits) -> Result<(), TableError> {
+    if len > limits.max_bytes {
         return Err(TableError::TooLarge {
-            size: bytes.len(),
+            size: len,
             limit: limits.max_bytes,
         });
     }
-    detect::check_overrides(types)?;
-    match format {
-        Format::Csv => csv::read(bytes, types, limits),
-        Format::Parquet => parquet::read(bytes, types, limits),
-    }
+    detect::check_overrides(types)
 }
 
 /// Checks header names: none empty, none repeated.

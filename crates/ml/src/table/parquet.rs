@@ -36,7 +36,7 @@ const BATCH: usize = 8192;
 ///
 /// See [`super::read_table`].
 pub(super) fn read(
-    bytes: &[u8],
+    bytes: Bytes,
     types: &TypeOverrides,
     limits: &TableLimits,
 ) -> Result<Vec<Column>, TableError> {
@@ -60,11 +60,12 @@ pub(super) fn read(
 
 /// [`read`] without the panic guard.
 fn decode(
-    bytes: &[u8],
+    bytes: Bytes,
     types: &TypeOverrides,
     limits: &TableLimits,
 ) -> Result<Vec<Column>, TableError> {
-    let file = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).map_err(corrupt)?;
+    let size = bytes.len();
+    let file = SerializedFileReader::new(bytes).map_err(corrupt)?;
     let metadata = file.metadata();
     let schema = metadata.file_metadata().schema_descr();
     let fields = schema.root_schema().get_fields();
@@ -93,7 +94,7 @@ fn decode(
     let names: Vec<&str> = kept.iter().map(|(_, n)| *n).collect();
     let choices = detect::choices(&names, types)?;
 
-    let rows = count_rows(metadata.row_groups(), schema.num_columns(), bytes.len())?;
+    let rows = count_rows(metadata.row_groups(), schema.num_columns(), size)?;
     if rows > row_limit(kept.len(), limits) {
         let first_over = u64::try_from(limits.max_rows.saturating_add(1)).unwrap_or(u64::MAX);
         return Err(too_many_rows(

@@ -89,10 +89,9 @@ const TICK: Duration = Duration::from_secs(1);
 const METRICS_EVERY_MS: i64 = 5_000;
 /// Status line interval.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
-/// How far back service metrics are backfilled: inside the metric store's default
-/// out-of-order window (1h), which refuses older samples. Prediction events and labels go back
-/// the whole `--history` through the ML API.
-const METRICS_BACKFILL_MS: i64 = 55 * 60_000;
+/// How much less than the metric store's default out-of-order window service metrics are
+/// backfilled: time for the backfill itself, during which the store's newest sample moves on.
+const METRICS_BACKFILL_MARGIN_MS: i64 = 5 * 60_000;
 
 /// Backfill steps per remote_write request (5 minutes of history).
 const BACKFILL_PUSHES_PER_REQUEST: usize = 60;
@@ -137,21 +136,7 @@ fn human(ms: i64) -> humantime::FormattedDuration {
 
 impl Settings {
     fn validate(args: DemoArgs) -> Result<Self> {
-        let url = reqwest::Url::parse(args.url.trim())
-            .with_context(|| format!("--url {:?} is not a URL", args.url))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            bail!(
-                "--url {:?} must be an http:// or https:// address",
-                args.url
-            );
-        }
-        // The API paths are appended to the URL as text.
-        if url.query().is_some() || url.fragment().is_some() {
-            bail!(
-                "--url {:?} must not have a query or fragment (the API paths are appended to it)",
-                args.url
-            );
-        }
+        let url = crate::client::base_url(&args.url)?;
         if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= MAX_RATE) {
             bail!(
                 "--rate {} must be above 0 and at most {MAX_RATE} events per second",
@@ -179,7 +164,7 @@ impl Settings {
             );
         }
         Ok(Settings {
-            url: url.as_str().trim_end_matches('/').to_owned(),
+            url,
             rate: args.rate,
             drift_after_ms: onset_ms("--drift-after", args.drift_after)?,
             drop_after_ms: onset_ms("--accuracy-drop-after", args.accuracy_drop_after)?,
@@ -292,6 +277,16 @@ fn print_banner(s: &Settings) {
     );
 }
 
+/// How far back service metrics are backfilled: the metric store refuses samples older than
+/// its out-of-order window (the default is assumed, as the demo cannot read the server's).
+/// Prediction events and labels go back the whole `--history` through the ML API.
+fn metrics_backfill_ms() -> i64 {
+    vigil_tsdb::TsdbOptions::default()
+        .ooo_window_ms
+        .saturating_sub(METRICS_BACKFILL_MARGIN_MS)
+        .max(0)
+}
+
 /// Generates `[launched - history_ms, launched)` in 5 s steps and sends it as fast as Vigil
 /// takes it. Unlike the live loop, it waits for an unreachable Vigil instead of dropping data.
 fn backfill(
@@ -302,6 +297,7 @@ fn backfill(
     history_ms: i64,
 ) -> Result<()> {
     println!("vigil demo: backfilling {} of history", human(history_ms));
+    let metrics_backfill_ms = metrics_backfill_ms();
     let began = Instant::now();
     let mut next_progress = began + STATUS_EVERY;
     let mut batch = Batch::new();
@@ -313,7 +309,7 @@ fn backfill(
         let to = (fleet.cursor() + METRICS_EVERY_MS).min(launched);
         generate(fleet, sender, to);
         fleet.service_metrics(to, &mut batch);
-        if launched - to > METRICS_BACKFILL_MS {
+        if launched - to > metrics_backfill_ms {
             // Generated (the counters stay cumulative) but not sent: the metric store refuses
             // samples older than its out-of-order window. Events go back further.
             batch = Batch::new();

@@ -285,19 +285,6 @@ fn quote(body: &str) -> String {
     body.get(..end).unwrap_or_default().replace('\n', " ")
 }
 
-/// An error with its causes: reqwest's own message ("error sending request") says little
-/// without them.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
-
 /// The start of an error response's body, enough to quote: an error page of any size costs
 /// [`QUOTE_BYTES`] of memory, and reading it is bounded by the client's timeout.
 fn body_prefix(resp: reqwest::blocking::Response) -> String {
@@ -318,7 +305,7 @@ fn post(
         req = req.header(*name, *value);
     }
     match req.send() {
-        Err(e) => Outcome::Retry(error_chain(&e)),
+        Err(e) => Outcome::Retry(crate::client::error_chain(&e)),
         Ok(resp) => {
             let status = resp.status();
             if status.is_success() {

@@ -13,8 +13,8 @@ use anyhow::{bail, Context as _, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::Args;
 use vigil_ml::{
-    dataset_drift, Column, ColumnDrift, ColumnKind, DatasetDrift, DriftOptions, Format, Method,
-    TableLimits, TypeOverrides,
+    dataset_drift, Column, ColumnDrift, DatasetDrift, DriftOptions, Format, Method, TableLimits,
+    TypeOverrides,
 };
 
 use super::{format_name, read_columns};
@@ -241,19 +241,12 @@ fn warn_kind_mismatches(selected: &[&Column], reference: &Side, current: &Side) 
                 "vigil: column {:?} is {} in {} but {} in {}; name it in --categorical to \
                  compare it as categories",
                 r.name,
-                kind_name(r.kind()),
+                r.kind().name(),
                 reference.path.display(),
-                kind_name(c.kind()),
+                c.kind().name(),
                 current.path.display()
             );
         }
-    }
-}
-
-fn kind_name(kind: ColumnKind) -> &'static str {
-    match kind {
-        ColumnKind::Numerical => "numerical",
-        ColumnKind::Categorical => "categorical",
     }
 }
 
@@ -348,7 +341,7 @@ fn row(f: &ColumnDrift) -> [String; 8] {
     };
     [
         f.name.clone(),
-        kind_name(f.kind).to_string(),
+        f.kind.name().to_string(),
         f.method.name().to_string(),
         f.score.map_or_else(|| "-".to_string(), number),
         number(f.threshold),

@@ -12,13 +12,14 @@
 mod drift;
 mod upload;
 
+use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use vigil_ml::{read_table, Column, Format, TableLimits, TypeOverrides};
+use vigil_ml::{read_table_bytes, Column, Format, TableLimits, TypeOverrides};
 
 /// Flags of `vigil ml`.
 #[derive(Debug, Args)]
@@ -92,15 +93,17 @@ pub fn run(args: MlArgs) -> Result<ExitCode> {
 
 /// A dataset file read whole: its bytes and the format they sniff as.
 struct DatasetFile {
-    bytes: Vec<u8>,
+    /// Shared, so that reading it again (or sending it) copies nothing.
+    bytes: bytes::Bytes,
     format: Format,
 }
 
-/// Reads `path`, refusing a file above the table limit before reading it.
+/// Reads `path`, refusing a file above the table limit: by its size before reading it, and by
+/// what was read for a file whose size is unknown (a device or pipe reports 0) or grows.
 fn read_file(path: &Path, limits: &TableLimits) -> Result<DatasetFile> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
+    let cannot_read = || format!("cannot read {}", path.display());
+    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    let size = file.metadata().with_context(cannot_read)?.len();
     if usize::try_from(size).map_or(true, |s| s > limits.max_bytes) {
         bail!(
             "{}: the file is {size} bytes, more than the limit of {} bytes",
@@ -108,9 +111,23 @@ fn read_file(path: &Path, limits: &TableLimits) -> Result<DatasetFile> {
             limits.max_bytes
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let max = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(cannot_read)?;
+    if bytes.len() > limits.max_bytes {
+        bail!(
+            "{}: more than the limit of {} bytes",
+            path.display(),
+            limits.max_bytes
+        );
+    }
     let format = Format::sniff(&bytes);
-    Ok(DatasetFile { bytes, format })
+    Ok(DatasetFile {
+        bytes: bytes.into(),
+        format,
+    })
 }
 
 /// Reads a dataset file's columns. Override names the file does not have are left out for this
@@ -123,9 +140,10 @@ fn read_columns(
     let file = read_file(path, limits)?;
     let mut types = types.clone();
     loop {
-        match read_table(&file.bytes, file.format, &types, limits) {
+        match read_table_bytes(file.bytes.clone(), file.format, &types, limits) {
             Ok(columns) => return Ok((columns, file.format)),
-            // The header is checked before any row is read, so a retry costs little.
+            // The header is checked before any row is read and the bytes are shared, so a retry
+            // costs little.
             Err(vigil_ml::TableError::UnknownColumn { name, .. })
                 if remove_override(&mut types, &name) => {}
             Err(e) => bail!("{}: {e}", path.display()),

@@ -8,12 +8,13 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
 use serde_json::Value;
-use vigil_ml::{read_table, Format, TableLimits, TypeOverrides};
+use vigil_ml::{read_table_bytes, Format, TableLimits, TypeOverrides};
+use vigil_model::civil::{format_rfc3339, Fraction};
 
 use super::{format_name, parse_timeout, read_file};
 
@@ -49,8 +50,13 @@ pub fn run(args: UploadArgs) -> Result<ExitCode> {
     let endpoint = endpoint(&args.url, &args.model, args.model_version.as_deref())?;
     let limits = TableLimits::default();
     let file = read_file(&args.file, &limits)?;
-    let columns = read_table(&file.bytes, file.format, &TypeOverrides::default(), &limits)
-        .map_err(|e| anyhow!("{}: {e} (not uploaded)", args.file.display()))?;
+    let columns = read_table_bytes(
+        file.bytes.clone(),
+        file.format,
+        &TypeOverrides::default(),
+        &limits,
+    )
+    .map_err(|e| anyhow!("{}: {e} (not uploaded)", args.file.display()))?;
     let rows = columns.first().map_or(0, |c| c.len());
     let content_type = match file.format {
         Format::Csv => "text/csv",
@@ -104,12 +110,12 @@ pub fn run(args: UploadArgs) -> Result<ExitCode> {
             .and_then(Value::as_u64)
             .map_or_else(|| local.to_string(), |n| n.to_string())
     };
+    // The answer is untrusted: `format_rfc3339` writes any time, where humantime's formatter
+    // fails (and `format!` panics) past year 9999.
     let stored = field("uploaded_ms")
         .and_then(Value::as_u64)
-        .map(|ms| {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-            format!(", stored at {}", humantime::format_rfc3339_millis(at))
-        })
+        .and_then(|ms| i64::try_from(ms).ok())
+        .map(|ms| format!(", stored at {}", format_rfc3339(ms, Fraction::Millis)))
         .unwrap_or_default();
     println!(
         "uploaded {} ({}) as the reference of model {:?} {version}: {} rows, {} columns{stored}",
@@ -125,24 +131,13 @@ pub fn run(args: UploadArgs) -> Result<ExitCode> {
 /// `{url}/api/v1/ml/models/{model}/reference[?version=…]`, the model percent-encoded as one
 /// path segment.
 fn endpoint(url: &str, model: &str, version: Option<&str>) -> Result<String> {
-    let base =
-        reqwest::Url::parse(url.trim()).with_context(|| format!("--url {url:?} is not a URL"))?;
-    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-        bail!("--url {url:?} must be an http:// or https:// address");
-    }
-    if base.query().is_some() || base.fragment().is_some() {
-        bail!("--url {url:?} must not have a query or fragment (the API path is appended to it)");
-    }
+    let base = crate::client::base_url(url)?;
     // URL parsers resolve `.` and `..` segments, even percent-encoded, so such a name cannot
     // be sent as a segment.
     if model.is_empty() || model == "." || model == ".." {
         bail!("--model {model:?} is not a usable model name");
     }
-    let mut out = format!(
-        "{}/api/v1/ml/models/{}/reference",
-        base.as_str().trim_end_matches('/'),
-        encode(model)
-    );
+    let mut out = format!("{base}/api/v1/ml/models/{}/reference", encode(model));
     if let Some(v) = version {
         if v.is_empty() {
             bail!("--version must not be empty (leave it out for all versions)");
@@ -168,7 +163,7 @@ fn encode(s: &str) -> String {
 }
 
 fn transport_error(e: &reqwest::Error, url: &str, timeout: Duration) -> anyhow::Error {
-    let chain = error_chain(e);
+    let chain = crate::client::error_chain(e);
     if e.is_connect() {
         anyhow!(
             "cannot reach Vigil at {url}: {chain}; is `vigil serve` running there? \
@@ -182,21 +177,6 @@ fn transport_error(e: &reqwest::Error, url: &str, timeout: Duration) -> anyhow::
     } else {
         anyhow!("request to {url} failed: {chain}")
     }
-}
-
-/// An error and its causes, `: `-separated (reqwest's own message omits the causes).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
 }
 
 /// The start of a body that is not the expected JSON, as text.

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use vigil_testkit::rng::SplitMix64;
 
 use super::{path_str, testdata, vigil, Run};
 
@@ -47,28 +48,6 @@ fn names(report: &Value) -> Vec<&str> {
 
 // ---------------------------------------------------------------- generated CSV datasets
 
-/// splitmix64 and Box-Muller: seeded, so the files are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 const ROWS: usize = 500;
 
 /// `ref.csv` and `cur.csv` in `dir`, 500 rows each (so `auto` picks the small-sample tests):
@@ -82,7 +61,8 @@ const ROWS: usize = 500;
 /// | `empty` | numbers | every field empty |
 /// | `only_ref` / `only_cur` | in one file each | |
 fn write_csv_pair(dir: &Path) -> (PathBuf, PathBuf) {
-    let mut rng = Rng(7);
+    // Seeded, so the files are the same on every run.
+    let mut rng = SplitMix64::new(7);
     let round = |x: f64| (x * 1e6).round() / 1e6;
     let stable: Vec<f64> = (0..ROWS).map(|_| round(rng.normal())).collect();
     let shifted_ref: Vec<f64> = (0..ROWS).map(|_| round(rng.normal())).collect();
@@ -402,6 +382,28 @@ fn unreadable_input_exits_1_naming_file_and_line() {
     let run = drift(&r, &c, &["--drift-share", "1.5"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("--drift-share"), "{}", run.stderr);
+}
+
+/// Regression: a file whose size the file system does not know (a device, a pipe, `/proc`)
+/// passed the size check as 0 bytes and was then read without bound.
+#[cfg(unix)]
+#[test]
+fn endless_input_stops_at_the_size_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (r, _) = write_csv_pair(dir.path());
+    let run = vigil(&[
+        "ml",
+        "drift",
+        "--reference",
+        path_str(&r),
+        "--current",
+        "/dev/zero",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "vigil: /dev/zero: more than the limit of 268435456 bytes"
+    );
 }
 
 #[test]

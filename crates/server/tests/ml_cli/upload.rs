@@ -159,6 +159,36 @@ fn upload_sends_parquet_as_parquet() {
     );
 }
 
+/// Regression: an `uploaded_ms` past year 9999 in the answer made the CLI panic (humantime's
+/// RFC 3339 formatter refuses such times and `format!` turns that into a panic).
+#[test]
+fn upload_answer_with_a_far_future_time_does_not_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("reference.csv");
+    std::fs::write(&file, "x\n1\n").expect("write");
+    let (url, server) = serve_once(
+        200,
+        r#"{"status":"success","data":{"model":"m","rows":1,"columns":1,"uploaded_ms":300000000000000}}"#,
+    );
+    let run = vigil(&[
+        "ml",
+        "reference",
+        "upload",
+        path_str(&file),
+        "--model",
+        "m",
+        "--url",
+        &url,
+    ]);
+    server.join().expect("server");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 rows, 1 columns, stored at 11476-"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn upload_reports_the_servers_error() {
     let dir = tempfile::tempdir().expect("tempdir");

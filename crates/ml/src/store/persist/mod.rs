@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use vigil_wal::{Repair, Wal, WalError, WalOptions, Written};
 
-use super::{MlStore, ModelState, Reference};
+use super::{IngestReport, MlStore, ModelState, Reference};
 use crate::config::MlConfig;
 use crate::error::MlError;
 use events::{decode_event, evaluation_record, maintenance_record, record_type, EventRecord};
@@ -101,6 +101,14 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> MlError {
     }
 }
 
+/// Damaged data in file (or directory) `path`.
+fn corrupt(path: &Path, reason: impl std::fmt::Display) -> MlError {
+    MlError::Corrupt {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
 /// A WAL failure as the store's error; damage names the file and the offset.
 fn wal_err(dir: &Path, e: WalError) -> MlError {
     match e {
@@ -109,20 +117,14 @@ fn wal_err(dir: &Path, e: WalError) -> MlError {
             path,
             offset,
             reason,
-        } => MlError::Corrupt {
-            path: path.display().to_string(),
-            reason: format!("offset {offset}: {reason}"),
-        },
+        } => corrupt(&path, format!("offset {offset}: {reason}")),
         other => io_err(dir, other),
     }
 }
 
 /// A record that does not decode, named by file and the record's offset.
 fn bad_record(path: &Path, offset: u64, e: impl std::fmt::Display) -> MlError {
-    MlError::Corrupt {
-        path: path.display().to_string(),
-        reason: format!("record at offset {offset}: {e}"),
-    }
+    corrupt(path, format!("record at offset {offset}: {e}"))
 }
 
 impl MlStore {
@@ -253,10 +255,7 @@ impl MlStore {
         report: &mut RecoveryReport,
     ) -> Result<(), MlError> {
         let dir = cp_dir.unwrap_or(Path::new("checkpoint"));
-        let snapshot = s.finish().map_err(|reason| MlError::Corrupt {
-            path: dir.display().to_string(),
-            reason,
-        })?;
+        let snapshot = s.finish().map_err(|reason| corrupt(dir, reason))?;
         let mut models = self.models.write();
         for mut m in snapshot.models {
             match models.get(&m.name) {
@@ -316,10 +315,33 @@ impl MlStore {
             }
             self.log_record(&maintenance_record(now_ms))?
         };
-        match written {
-            Some(w) => self.log_wait(w),
-            None => Ok(()),
-        }
+        self.log_wait(written)
+    }
+
+    /// Applies a batch of record type `ty` under the ingest lock and writes the record of what
+    /// it accepted: `apply` appends each accepted event to the buffer it is given (`None` for
+    /// a memory-only store). The durability wait comes after the lock is released, so that
+    /// concurrent batches share an fsync.
+    pub(crate) fn ingest_logged(
+        &self,
+        ty: u8,
+        now_ms: i64,
+        apply: impl FnOnce(Option<&mut RecordBuf>) -> IngestReport,
+    ) -> Result<IngestReport, MlError> {
+        let (report, written) = {
+            let mut log = self.log.lock();
+            let buf = match self.durable {
+                Some(_) => {
+                    log.begin(ty, now_ms);
+                    Some(&mut *log)
+                }
+                None => None,
+            };
+            let report = apply(buf);
+            (report, self.log_write(&log)?)
+        };
+        self.log_wait(written)?;
+        Ok(report)
     }
 
     /// What an evaluation changes in the state, for the models `due` picks: maintenance and
@@ -355,7 +377,7 @@ impl MlStore {
                 self.log_record(&evaluation_record(now_ms, &names))
             }
         };
-        if let Err(error) = written.and_then(|w| w.map_or(Ok(()), |w| self.log_wait(w))) {
+        if let Err(error) = written.and_then(|w| self.log_wait(w)) {
             tracing::error!(%error, "ml evaluation not written to the wal");
         }
         evaluated
@@ -363,7 +385,7 @@ impl MlStore {
 
     /// Writes the batch encoded in `log` (`None`: memory-only, or nothing accepted). Called
     /// under the ingest lock.
-    pub(crate) fn log_write(&self, log: &RecordBuf) -> Result<Option<Written>, MlError> {
+    fn log_write(&self, log: &RecordBuf) -> Result<Option<Written>, MlError> {
         match &self.durable {
             Some(d) if log.events > 0 => d
                 .wal
@@ -386,12 +408,12 @@ impl MlStore {
         }
     }
 
-    /// Waits until a write is as durable as the fsync policy promises. Called after the
-    /// ingest lock is released, so concurrent writers share an fsync.
-    pub(crate) fn log_wait(&self, w: Written) -> Result<(), MlError> {
-        match &self.durable {
-            Some(d) => d.wal.wait(w).map_err(|e| wal_err(d.wal.dir(), e)),
-            None => Ok(()),
+    /// Waits until a write (if there was one) is as durable as the fsync policy promises.
+    /// Called after the ingest lock is released, so concurrent writers share an fsync.
+    fn log_wait(&self, w: Option<Written>) -> Result<(), MlError> {
+        match (&self.durable, w) {
+            (Some(d), Some(w)) => d.wal.wait(w).map_err(|e| wal_err(d.wal.dir(), e)),
+            _ => Ok(()),
         }
     }
 

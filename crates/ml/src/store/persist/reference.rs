@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::bytes::{put_f64, put_len, put_str, put_zvarint, Dec, DecodeError};
+use super::{corrupt, io_err};
 use crate::error::MlError;
 use crate::store::Reference;
 use crate::{Column, Values};
@@ -237,20 +238,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<StoredReference, DecodeError> {
     })
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> MlError {
-    MlError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
-fn corrupt(path: &Path, e: &DecodeError) -> MlError {
-    MlError::Corrupt {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
 /// Writes the reference file crash-safely; returns its path. Callers serialise writes.
 ///
 /// # Errors
@@ -282,7 +269,7 @@ pub(crate) fn write(
         }
     }
     let bytes = encode(model, version, r);
-    vigil_wal::write_atomic(&path, &bytes).map_err(|e| io(&path, e))?;
+    vigil_wal::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
     Ok(path)
 }
 
@@ -293,15 +280,15 @@ pub(crate) fn write(
 /// [`MlError::Io`] when the directory or a file cannot be read; [`MlError::Corrupt`] naming
 /// a file that does not decode.
 pub(crate) fn load_all(dir: &Path) -> Result<Vec<StoredReference>, MlError> {
-    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let mut paths = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
-        let path = entry.map_err(|e| io(dir, e))?.path();
+    for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+        let path = entry.map_err(|e| io_err(dir, e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
         if name.ends_with(".tmp") {
-            fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
         } else if name.ends_with(SUFFIX) {
             paths.push(path);
         }
@@ -309,8 +296,8 @@ pub(crate) fn load_all(dir: &Path) -> Result<Vec<StoredReference>, MlError> {
     paths.sort();
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
-        let bytes = fs::read(&path).map_err(|e| io(&path, e))?;
-        out.push(decode(&bytes).map_err(|e| corrupt(&path, &e))?);
+        let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
+        out.push(decode(&bytes).map_err(|e| corrupt(&path, e))?);
     }
     Ok(out)
 }

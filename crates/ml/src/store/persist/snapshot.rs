@@ -152,7 +152,6 @@ fn encode_version(v: &VersionState) -> Vec<u8> {
     for (start, w) in &v.perf {
         put_zvarint(&mut r, *start);
         put_uvarint(&mut r, w.predictions);
-        put_uvarint(&mut r, w.labelled);
         put_uvarint(&mut r, u64::from(w.revision));
         r.push(u8::from(w.dirty));
         match &w.acc {
@@ -397,11 +396,10 @@ impl<'c> SnapshotReader<'c> {
         t.hist_sum = d.f64()?;
         t.hist_count = d.uvarint()?;
         v.totals = t;
-        let n = d.count(6)?;
+        let n = d.count(5)?;
         for _ in 0..n {
             let start = d.zvarint()?;
             let predictions = d.uvarint()?;
-            let labelled = d.uvarint()?;
             let revision = d.u32v()?;
             let dirty = d.bool()?;
             let acc = match d.u8()? {
@@ -442,7 +440,6 @@ impl<'c> SnapshotReader<'c> {
                 start,
                 PerfWindow {
                     predictions,
-                    labelled,
                     acc,
                     revision,
                     dirty,
