@@ -216,6 +216,36 @@ async fn reference_upload_and_drift_report() {
 }
 
 #[tokio::test]
+async fn references_need_not_have_every_configured_feature() {
+    let st = state();
+    let mut cfg = vigil_ml::MlConfig::default();
+    for (name, kind) in [
+        ("is_new_device", vigil_ml::ColumnKind::Categorical),
+        ("zip", vigil_ml::ColumnKind::Categorical),
+    ] {
+        cfg.defaults.features.insert(
+            name.to_owned(),
+            vigil_ml::config::FeatureConfig {
+                kind: Some(kind),
+                ..Default::default()
+            },
+        );
+    }
+    st.ml.set_config(cfg);
+    // `zip` is configured categorical and present with digits: read as categories; the
+    // configured `is_new_device` is not in the file, which is fine.
+    let (s, body) = call(
+        &st,
+        Request::put("/api/v1/ml/models/fraud/reference")
+            .body(Body::from("amount,zip\n1.5,10115\n2.5,75001\n"))
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["data"]["columns"], 2, "{body}");
+}
+
+#[tokio::test]
 async fn malformed_references_say_where() {
     let st = state();
     let (s, body) = call(

@@ -188,6 +188,8 @@ impl ModelConfig {
         crate::TypeOverrides {
             categorical: of(ColumnKind::Categorical),
             numerical: of(ColumnKind::Numerical),
+            // A reference need not have every configured feature.
+            absent_ok: true,
         }
     }
 

@@ -41,6 +41,7 @@ fn overrides(categorical: &[&str], numerical: &[&str]) -> TypeOverrides {
     TypeOverrides {
         categorical: categorical.iter().map(|s| s.to_string()).collect(),
         numerical: numerical.iter().map(|s| s.to_string()).collect(),
+        ..TypeOverrides::default()
     }
 }
 

@@ -66,7 +66,8 @@ pub(super) fn check_overrides(types: &TypeOverrides) -> Result<(), TableError> {
 ///
 /// # Errors
 ///
-/// [`TableError::UnknownColumn`] for an override naming a column not in `names`;
+/// [`TableError::UnknownColumn`] for an override naming a column not in `names` (unless
+/// [`TypeOverrides::absent_ok`]);
 /// [`TableError::ConflictingKinds`] as [`check_overrides`].
 pub(super) fn choices(names: &[&str], types: &TypeOverrides) -> Result<Vec<Choice>, TableError> {
     check_overrides(types)?;
@@ -79,6 +80,7 @@ pub(super) fn choices(names: &[&str], types: &TypeOverrides) -> Result<Vec<Choic
         for name in list {
             match index.get(name.as_str()).and_then(|&i| out.get_mut(i)) {
                 Some(slot) => *slot = choice,
+                None if types.absent_ok => {}
                 None => {
                     return Err(TableError::UnknownColumn {
                         name: name.clone(),
@@ -219,6 +221,7 @@ mod tests {
         let types = TypeOverrides {
             categorical: vec!["b".into()],
             numerical: vec!["a".into()],
+            ..TypeOverrides::default()
         };
         assert_eq!(
             choices(&["a", "b", "c"], &types),
@@ -235,9 +238,17 @@ mod tests {
                 kind: "numerical"
             })
         );
+        // Passed over when absent columns are allowed (a reference lacking a configured
+        // feature).
+        let absent_ok = TypeOverrides {
+            absent_ok: true,
+            ..unknown
+        };
+        assert_eq!(choices(&["a"], &absent_ok), Ok(vec![Choice::Auto]));
         let both = TypeOverrides {
             categorical: vec!["a".into()],
             numerical: vec!["a".into()],
+            ..TypeOverrides::default()
         };
         assert_eq!(
             choices(&["a"], &both),

@@ -103,6 +103,10 @@ pub struct TypeOverrides {
     pub categorical: Vec<String>,
     /// Columns read as numbers; a value that is neither missing nor a number is an error.
     pub numerical: Vec<String>,
+    /// Whether a name above that the table does not have is passed over rather than an error:
+    /// a model's configured features need not all be in its reference, and one of two files
+    /// compared may lack a column.
+    pub absent_ok: bool,
 }
 
 /// Bounds on what one table may make the reader allocate; exceeding one is an error

@@ -96,9 +96,12 @@ impl Side {
 
 pub fn run(args: DriftArgs) -> Result<ExitCode> {
     check_flags(&args)?;
+    // A column may be in only one of the two files; `select_columns` refuses a name in
+    // neither.
     let types = TypeOverrides {
         categorical: args.categorical.clone(),
         numerical: args.numerical.clone(),
+        absent_ok: true,
     };
     let limits = TableLimits::default();
     let read = |path: &Path| -> Result<Side> {

@@ -130,33 +130,16 @@ fn read_file(path: &Path, limits: &TableLimits) -> Result<DatasetFile> {
     })
 }
 
-/// Reads a dataset file's columns. Override names the file does not have are left out for this
-/// file (a column may be in only one of two files) and returned, for the caller to check.
+/// Reads a dataset file's columns.
 fn read_columns(
     path: &Path,
     types: &TypeOverrides,
     limits: &TableLimits,
 ) -> Result<(Vec<Column>, Format)> {
     let file = read_file(path, limits)?;
-    let mut types = types.clone();
-    loop {
-        match read_table_bytes(file.bytes.clone(), file.format, &types, limits) {
-            Ok(columns) => return Ok((columns, file.format)),
-            // The header is checked before any row is read and the bytes are shared, so a retry
-            // costs little.
-            Err(vigil_ml::TableError::UnknownColumn { name, .. })
-                if remove_override(&mut types, &name) => {}
-            Err(e) => bail!("{}: {e}", path.display()),
-        }
-    }
-}
-
-/// Drops `name` from both override lists; false when it was in neither.
-fn remove_override(types: &mut TypeOverrides, name: &str) -> bool {
-    let before = types.categorical.len() + types.numerical.len();
-    types.categorical.retain(|n| n != name);
-    types.numerical.retain(|n| n != name);
-    types.categorical.len() + types.numerical.len() < before
+    let columns = read_table_bytes(file.bytes, file.format, types, limits)
+        .with_context(|| path.display().to_string())?;
+    Ok((columns, file.format))
 }
 
 fn format_name(format: Format) -> &'static str {
